@@ -1,0 +1,61 @@
+//! The whole LifeOS schema history as one sea-orm-migration chain.
+//!
+//! Part 1 is history, in its effective order (DECISIONS 1): LifeOS `20240522_core_initial`,
+//! the Life Graph migrations 001–004 (preceded by the `documents` table they enhance), then
+//! the rest of the LifeOS chain. Part 2 (dated 2026-11 on) is this project's own evolution.
+//!
+//! Rules every migration here follows, and the `lifeos-tests` suite checks:
+//! - it is frozen once landed: change the schema by adding a migration, never by editing one;
+//! - it runs in one transaction on both backends (`use_transaction() -> Some(true)`);
+//! - its `down` undoes exactly its `up`; one that cannot says so and fails with a clear error;
+//! - it uses its own identifiers, never the entities, so editing an entity cannot rewrite it;
+//! - SQLite changes that `ALTER TABLE` cannot express go through [`support::SqliteRebuild`].
+//!
+//! Run it with [`Migrator`] (`Migrator::up(&db, None)`), the `lifeos-migration` binary, or
+//! `sea-orm-cli migrate`. To add a migration: `sea-orm-cli migrate generate <domain>_<what>`
+//! from the repository root (it appends a `mod` line and rebuilds the `vec![]` below from the
+//! `mod` lines, in order), then add `fn use_transaction(&self) -> Option<bool> { Some(true) }`
+//! and a real `down`.
+
+pub mod support;
+
+mod runner;
+pub use runner::Migrator;
+
+pub use sea_orm_migration::prelude::MigratorTrait;
+
+mod m20240522_000000_core_initial;
+mod m20251106_000000_create_documents;
+mod m20251106_000001_add_extensions;
+mod m20251106_000002_create_core_tables;
+mod m20251106_000003_enhance_documents;
+mod m20251106_000004_create_signals_links;
+mod m20251204_000001_core_add_insight_record;
+mod m20251204_000002_core_user_query_indexes;
+mod m20251205_000001_platform_outbox;
+mod m20251205_000002_skills_initial_schema;
+mod m20251206_000001_core_password_reset_token;
+
+use sea_orm_migration::prelude::*;
+
+/// The chain itself. [`Migrator`] runs it; this type only lists it (and keeps the one
+/// `vec![` that `sea-orm-cli migrate generate` rewrites at the end of this file).
+pub(crate) struct Chain;
+
+impl MigratorTrait for Chain {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20240522_000000_core_initial::Migration),
+            Box::new(m20251106_000000_create_documents::Migration),
+            Box::new(m20251106_000001_add_extensions::Migration),
+            Box::new(m20251106_000002_create_core_tables::Migration),
+            Box::new(m20251106_000003_enhance_documents::Migration),
+            Box::new(m20251106_000004_create_signals_links::Migration),
+            Box::new(m20251204_000001_core_add_insight_record::Migration),
+            Box::new(m20251204_000002_core_user_query_indexes::Migration),
+            Box::new(m20251205_000001_platform_outbox::Migration),
+            Box::new(m20251205_000002_skills_initial_schema::Migration),
+            Box::new(m20251206_000001_core_password_reset_token::Migration),
+        ]
+    }
+}

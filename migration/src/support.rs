@@ -1,0 +1,342 @@
+//! Building blocks shared by the migrations.
+//!
+//! These helpers are part of frozen history: a migration that calls one relies on its
+//! behaviour on the day it landed. Change a helper only in ways that leave every existing
+//! migration's effect identical — the chain's step-by-step test is the proof.
+
+use std::collections::BTreeMap;
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+/// `DEFAULT` for "now, in UTC" on a `TIMESTAMP WITHOUT TIME ZONE` column.
+///
+/// The originals used `now()`, which PostgreSQL converts to the *session's* time zone when it
+/// is stored in a zone-less column; instants in LifeOS are UTC (DECISIONS 8), so PostgreSQL
+/// gets `timezone('utc', now())`. SQLite's `CURRENT_TIMESTAMP` is already UTC.
+pub fn utc_now(backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("timezone('utc', now())"),
+        _ => Expr::current_timestamp(),
+    }
+}
+
+/// `DEFAULT` for "now" on a `TIMESTAMPTZ` column: `now()` on PostgreSQL (as the Life Graph
+/// seed writes it), `CURRENT_TIMESTAMP` on SQLite, which has no `now()`.
+pub fn now(backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("now()"),
+        _ => Expr::current_timestamp(),
+    }
+}
+
+/// A list-of-text column (DECISIONS 5): `TEXT[] DEFAULT '{}'` on PostgreSQL, a JSON array in
+/// a TEXT column (`json_text DEFAULT '[]'`) on SQLite. Nullable, as the Life Graph seed has it.
+pub fn text_list(name: &str, backend: DbBackend) -> ColumnDef {
+    let mut column = ColumnDef::new(Alias::new(name));
+    match backend {
+        DbBackend::Postgres => column
+            .array(ColumnType::Text)
+            .null()
+            .default(Expr::cust("'{}'")),
+        _ => column.json().null().default("[]"),
+    };
+    column
+}
+
+/// An enumerated column (DECISIONS 5): the native enum type `type_name` on PostgreSQL (create
+/// the type first); on SQLite a TEXT column checked against the same values.
+pub fn enumeration(name: &str, type_name: &str, values: &[&str], backend: DbBackend) -> ColumnDef {
+    let mut column = ColumnDef::new(Alias::new(name));
+    column.enumeration(
+        Alias::new(type_name),
+        values.iter().map(|value| Alias::new(*value)),
+    );
+    if backend == DbBackend::Sqlite {
+        column.check(Expr::col(Alias::new(name)).is_in(values.iter().copied()));
+    }
+    column
+}
+
+/// `CREATE TYPE name AS ENUM (values)` — PostgreSQL only.
+pub fn create_enum_type(name: &str, values: &[&str]) -> String {
+    let values: Vec<String> = values
+        .iter()
+        .map(|value| format!("'{}'", value.replace('\'', "''")))
+        .collect();
+    format!("CREATE TYPE {name} AS ENUM ({})", values.join(", "))
+}
+
+/// A named (non-unique) index on `columns` of `table`.
+pub fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
+    let mut stmt = Index::create();
+    stmt.name(name).table(Alias::new(table));
+    for column in columns {
+        stmt.col(Alias::new(*column));
+    }
+    stmt
+}
+
+/// A named unique index on `columns` of `table`.
+pub fn unique_index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
+    let mut stmt = index(name, table, columns);
+    stmt.unique();
+    stmt
+}
+
+/// The single-column index SQLAlchemy's `index=True` produced: `ix_<table>_<column>`.
+pub fn ix(table: &str, column: &str) -> IndexCreateStatement {
+    index(&format!("ix_{table}_{column}"), table, &[column])
+}
+
+/// A foreign key `table.column → ref_table.id` without an `ON DELETE` action (the originals'
+/// default; DECISIONS 7 keeps them in Part 1). Unnamed, so each backend names it as the
+/// originals' DDL did.
+pub fn fk(table: &str, column: &str, ref_table: &str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(Alias::new(table), Alias::new(column))
+        .to(Alias::new(ref_table), Alias::new("id"))
+        .take()
+}
+
+/// Runs one raw SQL statement.
+pub async fn exec(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
+}
+
+/// Drops the named indexes of `table` (in the given order).
+pub async fn drop_indexes(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    names: &[&str],
+) -> Result<(), DbErr> {
+    for name in names {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name(*name)
+                    .table(Alias::new(table))
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Double-quotes an SQL identifier.
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Rebuilds a SQLite table into a new definition — the one way this chain changes what SQLite
+/// cannot `ALTER` (constraints, `NOT NULL`, foreign-key actions).
+///
+/// It follows SQLite's documented procedure: create the new table under a temporary name, copy
+/// the rows, drop the old table, rename the new one, re-create the old table's indexes and
+/// triggers, and check foreign keys. Columns are copied by name; a column of the new
+/// definition that the old table lacks takes its default unless [`column_from`] gives an
+/// expression over the old row.
+///
+/// Safety rules, enforced rather than hoped for:
+/// - Dropping a table that others reference would fire their `ON DELETE` actions (cascades
+///   delete rows) while SQLite enforces foreign keys, and `PRAGMA foreign_keys` cannot change
+///   inside the migration's transaction. [`crate::Migrator`] therefore runs every migration
+///   with enforcement off; if it is on anyway (a caller passed its own transaction, or a pool
+///   with several connections), rebuilding a referenced table fails with a clear error and
+///   nothing is changed.
+/// - After the copy, `PRAGMA foreign_key_check` runs on the table and on every table that
+///   references it; the rebuild fails if it introduced a violation (violations that already
+///   existed are not the rebuild's to fix).
+/// - Index and trigger SQL is re-executed verbatim, so drop an index before removing a column
+///   it covers.
+///
+/// [`column_from`]: SqliteRebuild::column_from
+pub struct SqliteRebuild {
+    table: String,
+    definition: TableCreateStatement,
+    expressions: BTreeMap<String, String>,
+}
+
+impl SqliteRebuild {
+    /// Prepares a rebuild of `table` into `definition` (its name is ignored and replaced).
+    pub fn new(table: &str, definition: TableCreateStatement) -> Self {
+        Self {
+            table: table.to_owned(),
+            definition,
+            expressions: BTreeMap::new(),
+        }
+    }
+
+    /// Fills `column` of the new table from an SQL expression over the old row (a backfill).
+    pub fn column_from(mut self, column: &str, sql_expression: &str) -> Self {
+        self.expressions
+            .insert(column.to_owned(), sql_expression.to_owned());
+        self
+    }
+
+    /// Performs the rebuild on the manager's connection (the migration's transaction).
+    ///
+    /// # Errors
+    /// Fails on a non-SQLite backend, when the table is referenced while foreign keys are
+    /// enforced, when the copy introduces foreign-key violations, or on any database error.
+    pub async fn run(self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+        if manager.get_database_backend() != DbBackend::Sqlite {
+            return Err(DbErr::Migration(format!(
+                "SqliteRebuild of `{}` called on a non-SQLite backend",
+                self.table
+            )));
+        }
+        let db = manager.get_connection();
+        let table = self.table.as_str();
+
+        let referencing = referencing_tables(db, table).await?;
+        if !referencing.is_empty() && foreign_keys_enforced(db).await? {
+            return Err(DbErr::Migration(format!(
+                "cannot rebuild `{table}` while SQLite enforces foreign keys: dropping it would \
+                 fire the ON DELETE actions of {referencing:?}. Run the chain through \
+                 lifeos_migration::Migrator on a connection (not inside your own transaction)."
+            )));
+        }
+        let mut checked = referencing;
+        checked.push(table.to_owned());
+        let violations_before = foreign_key_violations(db, &checked).await?;
+
+        let saved_sql = query_strings(
+            db,
+            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') \
+             AND sql IS NOT NULL ORDER BY type, name",
+            vec![table.into()],
+        )
+        .await?;
+        let old_columns = query_strings(
+            db,
+            "SELECT name FROM pragma_table_info(?)",
+            vec![table.into()],
+        )
+        .await?;
+
+        let temporary = format!("_lifeos_rebuild_{table}");
+        let mut definition = self.definition;
+        definition.table(Alias::new(temporary.as_str()));
+        db.execute(&definition).await?;
+
+        let mut targets = Vec::new();
+        let mut sources = Vec::new();
+        for column in definition.get_columns() {
+            let name = column.get_column_name();
+            if let Some(expression) = self.expressions.get(&name) {
+                sources.push(expression.clone());
+            } else if old_columns.contains(&name) {
+                sources.push(quote(&name));
+            } else {
+                continue;
+            }
+            targets.push(quote(&name));
+        }
+        exec(
+            manager,
+            &format!(
+                "INSERT INTO {} ({}) SELECT {} FROM {}",
+                quote(&temporary),
+                targets.join(", "),
+                sources.join(", "),
+                quote(table)
+            ),
+        )
+        .await?;
+        exec(manager, &format!("DROP TABLE {}", quote(table))).await?;
+        exec(
+            manager,
+            &format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote(&temporary),
+                quote(table)
+            ),
+        )
+        .await?;
+        for sql in saved_sql {
+            exec(manager, &sql).await?;
+        }
+
+        let violations_after = foreign_key_violations(db, &checked).await?;
+        let introduced: Vec<_> = violations_after
+            .iter()
+            .filter(|(key, count)| violations_before.get(*key).unwrap_or(&0) < *count)
+            .collect();
+        if !introduced.is_empty() {
+            return Err(DbErr::Migration(format!(
+                "rebuilding `{table}` would leave rows whose foreign keys point nowhere \
+                 ((child, parent) → rows): {introduced:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Whether this SQLite connection currently enforces foreign keys.
+async fn foreign_keys_enforced<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA foreign_keys",
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index::<i32>(0)? != 0,
+        None => false,
+    })
+}
+
+/// Tables (other than `table`) with a foreign key into `table`.
+async fn referencing_tables<C: ConnectionTrait>(db: &C, table: &str) -> Result<Vec<String>, DbErr> {
+    query_strings(
+        db,
+        "SELECT DISTINCT m.name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f \
+         WHERE m.type = 'table' AND f.\"table\" = ? AND m.name <> ? ORDER BY m.name",
+        vec![table.into(), table.into()],
+    )
+    .await
+}
+
+/// Foreign-key violations of `tables`, counted per (child table, parent table).
+async fn foreign_key_violations<C: ConnectionTrait>(
+    db: &C,
+    tables: &[String],
+) -> Result<BTreeMap<(String, String), usize>, DbErr> {
+    let mut counts = BTreeMap::new();
+    for table in tables {
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                format!("PRAGMA foreign_key_check({})", quote(table)),
+            ))
+            .await?;
+        for row in rows {
+            let child: String = row.try_get_by_index(0)?;
+            let parent: String = row.try_get_by_index(2)?;
+            *counts.entry((child, parent)).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// The first column of every row of a parameterised SQLite query, as strings.
+async fn query_strings<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<String>, DbErr> {
+    db.query_all_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        sql,
+        values,
+    ))
+    .await?
+    .iter()
+    .map(|row| row.try_get_by_index::<String>(0))
+    .collect()
+}
