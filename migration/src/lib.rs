@@ -13,9 +13,11 @@
 //!
 //! Run it with [`Migrator`] (`Migrator::up(&db, None)`), the `lifeos-migration` binary, or
 //! `sea-orm-cli migrate`. To add a migration: `sea-orm-cli migrate generate <domain>_<what>`
-//! from the repository root (it appends a `mod` line and rebuilds the `vec![]` below from the
-//! `mod` lines, in order), then add `fn use_transaction(&self) -> Option<bool> { Some(true) }`
-//! and a real `down`.
+//! from the repository root (it appends a `mod` line and rebuilds the migration list at the
+//! end of this file from the `mod` lines, in order), then add
+//! `fn use_transaction(&self) -> Option<bool> { Some(true) }` and a real `down`. Keep the
+//! `mod` lines in chain order and write no other `vec` macro in this file: the generator's
+//! rewrite spans from the first one to the last line ending in `]`.
 
 pub mod support;
 
@@ -38,8 +40,8 @@ mod m20251206_000001_core_password_reset_token;
 
 use sea_orm_migration::prelude::*;
 
-/// The chain itself. [`Migrator`] runs it; this type only lists it (and keeps the one
-/// `vec![` that `sea-orm-cli migrate generate` rewrites at the end of this file).
+/// The chain itself. [`Migrator`] runs it; this type only lists it, last in this file, where
+/// `sea-orm-cli migrate generate` rewrites the list.
 pub(crate) struct Chain;
 
 impl MigratorTrait for Chain {

@@ -1,0 +1,22 @@
+//! `finance_journal_entry`: the header of a double-entry journal entry.
+
+use lifeos_entity::{Timestamp, UserId};
+use sea_orm::entity::prelude::*;
+
+/// The header of a double-entry journal entry.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "finance_journal_entry")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(indexed)]
+    pub user_id: UserId,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description: Option<String>,
+    pub posted_at: Timestamp,
+    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    pub user: HasOne<lifeos_entity::user::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

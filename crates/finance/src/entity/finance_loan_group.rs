@@ -1,0 +1,23 @@
+//! `finance_loan_group`: a named group of receivables.
+
+use lifeos_entity::UserId;
+use sea_orm::entity::prelude::*;
+
+/// A named group of receivables.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "finance_loan_group")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(indexed)]
+    pub user_id: UserId,
+    #[sea_orm(column_type = "String(StringLen::N(128))")]
+    pub name: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description: Option<String>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    pub user: HasOne<lifeos_entity::user::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

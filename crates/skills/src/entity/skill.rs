@@ -1,0 +1,24 @@
+//! `skill`: a skill a user practises.
+
+use lifeos_entity::{Timestamp, UserId};
+use sea_orm::entity::prelude::*;
+
+/// A skill a user practises.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "skill")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(indexed)]
+    pub user_id: UserId,
+    #[sea_orm(column_type = "String(StringLen::N(255))")]
+    pub name: String,
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub level: String,
+    pub created_at: Timestamp,
+    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    pub user: HasOne<lifeos_entity::user::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

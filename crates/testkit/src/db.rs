@@ -1,0 +1,216 @@
+//! One fresh database per test.
+//!
+//! SQLite in memory by default; when `LIFEOS_TEST_POSTGRES_URL` is set (a URL to any
+//! database of a server, e.g. `postgres://postgres@127.0.0.1:5432/postgres`), a uniquely
+//! named PostgreSQL database, created for the test and dropped when the [`TestDb`] is dropped
+//! — also when the test panics.
+
+use std::ops::Deref;
+
+use lifeos_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+/// The variable that switches the test suites to PostgreSQL.
+pub const POSTGRES_URL_VAR: &str = "LIFEOS_TEST_POSTGRES_URL";
+
+/// The backend tests run on in this process: PostgreSQL when [`POSTGRES_URL_VAR`] is set.
+pub fn backend() -> DbBackend {
+    match postgres_url() {
+        Some(_) => DbBackend::Postgres,
+        None => DbBackend::Sqlite,
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// A database that exists for one test. Derefs to its [`DatabaseConnection`].
+///
+/// Write a test body once against `&TestDb` (or `&DatabaseConnection`); the environment
+/// decides the backend, and CI runs every suite once per backend.
+#[derive(Debug)]
+pub struct TestDb {
+    conn: DatabaseConnection,
+    _guard: Option<DropDatabase>,
+}
+
+impl TestDb {
+    /// A fresh, empty database (no migrations applied).
+    ///
+    /// # Errors
+    /// Fails when the database cannot be created or connected to.
+    pub async fn empty() -> Result<Self, DbErr> {
+        match postgres_url() {
+            None => {
+                let conn = Database::connect("sqlite::memory:").await?;
+                Ok(Self { conn, _guard: None })
+            }
+            Some(admin_url) => {
+                let name = format!("lifeos_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(admin_url.as_str()).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
+                admin.close().await?;
+                // From here on the guard drops the database whatever happens.
+                let guard = DropDatabase {
+                    admin_url: admin_url.clone(),
+                    name: name.clone(),
+                };
+                let mut options = ConnectOptions::new(with_database(&admin_url, &name)?);
+                options.max_connections(5).sqlx_logging(false);
+                let conn = Database::connect(options).await?;
+                Ok(Self {
+                    conn,
+                    _guard: Some(guard),
+                })
+            }
+        }
+    }
+
+    /// A fresh database migrated to the head of the chain.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be created or a migration fails.
+    pub async fn at_head() -> Result<Self, DbErr> {
+        let db = Self::empty().await?;
+        Migrator::up(&db.conn, None).await?;
+        Ok(db)
+    }
+
+    /// A fresh database migrated up to and including the migration `name`.
+    ///
+    /// # Errors
+    /// Fails when `name` is not in the chain or a migration fails.
+    pub async fn at(name: &str) -> Result<Self, DbErr> {
+        let db = Self::empty().await?;
+        migrate_to(&db.conn, name).await?;
+        Ok(db)
+    }
+
+    /// The connection.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+impl Deref for TestDb {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+/// The names of the chain's migrations, in order.
+pub fn migration_names() -> Vec<String> {
+    Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect()
+}
+
+/// Applies the pending migrations of `db` up to and including `name`, so a test can put rows
+/// in place at that revision and then continue with `Migrator::up`.
+///
+/// # Errors
+/// Fails when `name` is not in the chain, when it is already applied (this never migrates
+/// down), or when a migration fails.
+pub async fn migrate_to(db: &DatabaseConnection, name: &str) -> Result<(), DbErr> {
+    let names = migration_names();
+    let position = names
+        .iter()
+        .position(|candidate| candidate == name)
+        .ok_or_else(|| DbErr::Custom(format!("no migration named `{name}` in the chain")))?;
+    let applied = Migrator::get_applied_migrations(db).await?.len();
+    if applied > position {
+        return Err(DbErr::Custom(format!(
+            "`{name}` is already applied ({applied} migrations are)"
+        )));
+    }
+    let steps = u32::try_from(position + 1 - applied)
+        .map_err(|_| DbErr::Custom("too many migrations".to_owned()))?;
+    Migrator::up(db, Some(steps)).await
+}
+
+/// `url` with its database (path) replaced by `name`.
+fn with_database(url: &str, name: &str) -> Result<String, DbErr> {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base
+        .find("://")
+        .map(|index| index + 3)
+        .ok_or_else(|| DbErr::Custom(format!("{POSTGRES_URL_VAR} is not a URL: {url}")))?;
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    Ok(match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    })
+}
+
+/// Drops a test database when dropped (from its own thread and runtime, since `Drop` cannot
+/// await and may run while a test's runtime is unwinding).
+#[derive(Debug)]
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime.block_on(async move {
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .map_err(|error| error.to_string())?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map_err(|error| error.to_string())?;
+                admin.close().await.map_err(|error| error.to_string())
+            })
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("lifeos-testkit: could not drop {}: {error}", self.name),
+            Err(_) => eprintln!("lifeos-testkit: dropping {} panicked", self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_of_a_url() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "t1").unwrap(),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "t1").unwrap(),
+            "postgres://u@h/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h", "t1").unwrap(),
+            "postgres://h/t1"
+        );
+        assert!(with_database("not a url", "t1").is_err());
+    }
+}

@@ -1,0 +1,350 @@
+//! Drift between the entities and the schema the migrations build.
+//!
+//! [`EntityTable::of`] describes an entity the way SeaORM would create its table on a backend
+//! (`Schema::create_table_from_entity` and `create_index_from_entity`, which only build
+//! statements). [`compare`] holds those descriptions against a [`Schema`] snapshot of a
+//! database migrated to head, table by table: every table has an entity and every entity a
+//! table, with the same columns, column types, nullability, primary key, foreign keys (with
+//! their actions), unique keys, and single-column indexes.
+//!
+//! What an entity cannot express is not compared here: partial, expression, descending, GIN
+//! and multi-column non-unique indexes, check constraints, defaults. The step-by-step
+//! migration test covers those, and tests name the indexes that matter. A plain index on a
+//! column that is already unique is redundant and ignored on both sides.
+//!
+//! Types are compared as each backend spells them. On SQLite the declared type is exactly what
+//! sea-query rendered in the migration, so the entity's type is rendered the same way; one
+//! rule is added (DECISIONS 5): a PostgreSQL array column is a JSON text column on SQLite.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::sea_query::{
+    Alias, ColumnDef, ColumnType, PostgresQueryBuilder, SqliteQueryBuilder, Table as QueryTable,
+    TableRef,
+};
+use sea_orm::{DbBackend, EntityTrait, Schema as EntitySchema};
+
+use crate::schema::{ForeignKey, Schema};
+
+/// An entity's table, as the entity describes it for one backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityTable {
+    /// Table name.
+    pub name: String,
+    /// Column name → (type as the backend spells it, nullable).
+    pub columns: BTreeMap<String, (String, bool)>,
+    /// Primary-key columns.
+    pub primary_key: Vec<String>,
+    /// Foreign keys from `belongs_to` relations.
+    pub foreign_keys: BTreeSet<ForeignKey>,
+    /// Unique keys (column sets, sorted).
+    pub unique_keys: BTreeSet<Vec<String>>,
+    /// Columns with a single-column, non-unique index (`#[sea_orm(indexed)]`).
+    pub indexed: BTreeSet<String>,
+}
+
+impl EntityTable {
+    /// Describes entity `E` as SeaORM would create it on `backend`.
+    pub fn of<E: EntityTrait + Default>(backend: DbBackend) -> Self {
+        let helper = EntitySchema::new(backend);
+        let create = helper.create_table_from_entity(E::default());
+        let mut table = EntityTable {
+            name: E::default().table_name().to_owned(),
+            columns: BTreeMap::new(),
+            primary_key: Vec::new(),
+            foreign_keys: BTreeSet::new(),
+            unique_keys: BTreeSet::new(),
+            indexed: BTreeSet::new(),
+        };
+        for column in create.get_columns() {
+            let name = column.get_column_name();
+            let spec = column.get_column_spec();
+            let data_type = column
+                .get_column_type()
+                .map(|ty| render_type(ty, backend))
+                .unwrap_or_default();
+            table
+                .columns
+                .insert(name.clone(), (data_type, spec.nullable != Some(false)));
+            if spec.primary_key {
+                table.primary_key.push(name.clone());
+            }
+            if spec.unique {
+                table.unique_keys.insert(vec![name]);
+            }
+        }
+        for index in create.get_indexes() {
+            if index.is_primary_key() {
+                table.primary_key = index.get_index_spec().get_column_names();
+            }
+        }
+        for fk in create.get_foreign_key_create_stmts() {
+            let fk = fk.get_foreign_key();
+            table.foreign_keys.insert(ForeignKey {
+                columns: fk.get_columns(),
+                foreign_table: fk.get_ref_table().map(table_name).unwrap_or_default(),
+                foreign_columns: fk.get_ref_columns(),
+                on_delete: action(fk.get_on_delete()),
+                on_update: action(fk.get_on_update()),
+            });
+        }
+        for index in helper.create_index_from_entity(E::default()) {
+            let mut columns = index.get_index_spec().get_column_names();
+            if index.is_unique_key() {
+                columns.sort();
+                table.unique_keys.insert(columns);
+            } else if let [column] = columns.as_slice() {
+                table.indexed.insert(column.clone());
+            }
+        }
+        table
+    }
+}
+
+/// The differences between the entities and a snapshot of the migrated database, one line
+/// each (empty when they agree).
+///
+/// `legacy_tables` are tables history still has at this revision and a later migration
+/// removes; they need no entity, but must exist (a stale list is reported too).
+pub fn compare(
+    schema: &Schema,
+    entities: &[EntityTable],
+    legacy_tables: &[&str],
+    backend: DbBackend,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut by_name: BTreeMap<&str, &EntityTable> = BTreeMap::new();
+    for entity in entities {
+        if by_name.insert(entity.name.as_str(), entity).is_some() {
+            out.push(format!("two entities map table `{}`", entity.name));
+        }
+    }
+    for legacy in legacy_tables {
+        if !schema.tables.contains_key(*legacy) {
+            out.push(format!(
+                "legacy table `{legacy}` is not in the schema any more: remove it from the list"
+            ));
+        }
+        if by_name.contains_key(legacy) {
+            out.push(format!(
+                "legacy table `{legacy}` has an entity: remove it from the list"
+            ));
+        }
+    }
+    for name in schema.tables.keys() {
+        if !by_name.contains_key(name.as_str()) && !legacy_tables.contains(&name.as_str()) {
+            out.push(format!("table `{name}` has no entity"));
+        }
+    }
+    for (name, entity) in &by_name {
+        match schema.tables.get(*name) {
+            None => out.push(format!("entity for `{name}` has no table")),
+            Some(table) => compare_table(name, entity, table, backend, &mut out),
+        }
+    }
+    out
+}
+
+fn compare_table(
+    name: &str,
+    entity: &EntityTable,
+    table: &crate::schema::Table,
+    backend: DbBackend,
+    out: &mut Vec<String>,
+) {
+    let columns: BTreeSet<&String> = entity.columns.keys().chain(table.columns.keys()).collect();
+    for column in columns {
+        match (entity.columns.get(column), table.columns.get(column)) {
+            (Some(_), None) => out.push(format!("`{name}.{column}`: in the entity, not the table")),
+            (None, Some(_)) => out.push(format!("`{name}.{column}`: in the table, not the entity")),
+            (Some((entity_type, entity_null)), Some(db)) => {
+                let (expected, actual) = (
+                    canonical(entity_type, backend),
+                    canonical(&db.data_type, backend),
+                );
+                if expected != actual {
+                    out.push(format!(
+                        "`{name}.{column}`: type {actual} in the table, {expected} in the entity"
+                    ));
+                }
+                if *entity_null != db.nullable {
+                    out.push(format!(
+                        "`{name}.{column}`: nullable {} in the table, {entity_null} in the entity",
+                        db.nullable
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    if entity.primary_key != table.primary_key {
+        out.push(format!(
+            "`{name}`: primary key {:?} in the table, {:?} in the entity",
+            table.primary_key, entity.primary_key
+        ));
+    }
+    for missing in table.foreign_keys.difference(&entity.foreign_keys) {
+        out.push(format!(
+            "`{name}`: foreign key not in the entity: {missing:?}"
+        ));
+    }
+    for extra in entity.foreign_keys.difference(&table.foreign_keys) {
+        out.push(format!("`{name}`: foreign key not in the table: {extra:?}"));
+    }
+
+    let mut unique_keys = BTreeSet::new();
+    let mut indexed = BTreeSet::new();
+    for index in table.indexes.values() {
+        let Some(mut columns) = index.plain_columns() else {
+            continue;
+        };
+        if index.predicate.is_some() || index.method != "btree" {
+            continue;
+        }
+        if index.unique {
+            columns.sort();
+            unique_keys.insert(columns);
+        } else if let [column] = columns.as_slice() {
+            indexed.insert(column.clone());
+        }
+    }
+    let unique_columns: BTreeSet<&String> = unique_keys
+        .iter()
+        .chain(entity.unique_keys.iter())
+        .filter_map(|key| match key.as_slice() {
+            [column] => Some(column),
+            _ => None,
+        })
+        .collect();
+    indexed.retain(|column| !unique_columns.contains(column));
+    let entity_indexed: BTreeSet<String> = entity
+        .indexed
+        .iter()
+        .filter(|column| !unique_columns.contains(column))
+        .cloned()
+        .collect();
+    for missing in unique_keys.difference(&entity.unique_keys) {
+        out.push(format!(
+            "`{name}`: unique key {missing:?} not declared by the entity"
+        ));
+    }
+    for extra in entity.unique_keys.difference(&unique_keys) {
+        out.push(format!(
+            "`{name}`: unique key {extra:?} of the entity not in the table"
+        ));
+    }
+    for missing in indexed.difference(&entity_indexed) {
+        out.push(format!(
+            "`{name}`: index on `{missing}` not declared by the entity (indexed)"
+        ));
+    }
+    for extra in entity_indexed.difference(&indexed) {
+        out.push(format!(
+            "`{name}`: entity declares an index on `{extra}` the table lacks"
+        ));
+    }
+}
+
+/// Renders a column type as `backend` spells it in DDL.
+fn render_type(ty: &ColumnType, backend: DbBackend) -> String {
+    if backend == DbBackend::Sqlite && matches!(ty, ColumnType::Array(_)) {
+        // DECISIONS 5: lists are JSON text on SQLite (sea-query has no SQLite array type).
+        return "json_text".to_owned();
+    }
+    let statement = QueryTable::create()
+        .table(Alias::new("t"))
+        .col(ColumnDef::new_with_type(Alias::new("c"), ty.clone()))
+        .take();
+    let sql = match backend {
+        DbBackend::Postgres => statement.to_string(PostgresQueryBuilder),
+        _ => statement.to_string(SqliteQueryBuilder),
+    };
+    // `CREATE TABLE "t" ( "c" <type> )`
+    sql.split_once("\"c\" ")
+        .map(|(_, rest)| rest.trim_end_matches(')').trim().to_owned())
+        .unwrap_or(sql)
+}
+
+/// One spelling per type, so the entity's rendering and the catalog's agree.
+fn canonical(ty: &str, backend: DbBackend) -> String {
+    let ty = ty.to_lowercase().replace('"', "").replace(", ", ",");
+    if backend != DbBackend::Postgres {
+        return ty;
+    }
+    let ty = ty
+        .replace("character varying", "varchar")
+        .replace("character(", "char(")
+        .replace("decimal(", "numeric(");
+    match ty.as_str() {
+        "bool" => "boolean".to_owned(),
+        "timestamp" => "timestamp without time zone".to_owned(),
+        _ => ty,
+    }
+}
+
+fn table_name(table: &TableRef) -> String {
+    match table {
+        TableRef::Table(name, _) => name.1.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn action(action: Option<sea_orm::sea_query::ForeignKeyAction>) -> String {
+    use sea_orm::sea_query::ForeignKeyAction as A;
+    match action {
+        None | Some(A::NoAction) => "NO ACTION",
+        Some(A::Restrict) => "RESTRICT",
+        Some(A::SetNull) => "SET NULL",
+        Some(A::SetDefault) => "SET DEFAULT",
+        Some(A::Cascade) => "CASCADE",
+        Some(other) => return format!("{other:?}").to_uppercase(),
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_canonicalizes_types_per_backend() {
+        use sea_orm::sea_query::StringLen;
+        let pg = DbBackend::Postgres;
+        assert_eq!(
+            canonical(&render_type(&ColumnType::String(StringLen::N(255)), pg), pg),
+            canonical("character varying(255)", pg)
+        );
+        assert_eq!(
+            canonical(&render_type(&ColumnType::Decimal(Some((18, 2))), pg), pg),
+            canonical("numeric(18,2)", pg)
+        );
+        assert_eq!(
+            canonical("decimal(18, 2)", pg),
+            canonical("numeric(18,2)", pg)
+        );
+        assert_eq!(
+            canonical(&render_type(&ColumnType::Boolean, pg), pg),
+            canonical("boolean", pg)
+        );
+        assert_eq!(
+            canonical(&render_type(&ColumnType::DateTime, pg), pg),
+            canonical("timestamp without time zone", pg)
+        );
+        let sqlite = DbBackend::Sqlite;
+        assert_eq!(
+            render_type(&ColumnType::TimestampWithTimeZone, sqlite),
+            "timestamp_with_timezone_text"
+        );
+        assert_eq!(
+            render_type(
+                &ColumnType::Array(sea_orm::sea_query::RcOrArc::new(ColumnType::Text)),
+                sqlite
+            ),
+            "json_text"
+        );
+        assert_ne!(
+            canonical(&render_type(&ColumnType::Text, pg), pg),
+            canonical("character varying(255)", pg)
+        );
+    }
+}

@@ -1,0 +1,749 @@
+//! Normalized schema snapshots, for comparing a database with itself at another revision.
+//!
+//! A [`Schema`] holds what a migration can change: tables, columns (exact type, nullability,
+//! default), primary keys, foreign keys with their actions, indexes (uniqueness, method, key,
+//! partial predicate), check constraints, and on PostgreSQL the enum types and extensions.
+//! Names are kept where the database keeps them (indexes, enum types), so a migration that
+//! renames one is seen.
+//!
+//! Discovery uses sea-schema where it serves: SQLite columns and foreign keys, PostgreSQL
+//! enum types. It does not report index methods, partial predicates, exact type names,
+//! SQLite checks or extensions; its SQLite index discovery panics on expression indexes; and
+//! its PostgreSQL table discovery is too slow for a per-migration test (see the `postgres`
+//! module). Those parts are read from the catalogs here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+
+/// Tables every snapshot leaves out: the migration bookkeeping itself.
+const IGNORED_TABLES: [&str; 1] = ["seaql_migrations"];
+
+/// A database schema, normalized for comparison.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Tables by name.
+    pub tables: BTreeMap<String, Table>,
+    /// PostgreSQL enum types and their values, in order.
+    pub enums: BTreeMap<String, Vec<String>>,
+    /// PostgreSQL extensions (other than the built-in `plpgsql`).
+    pub extensions: BTreeSet<String>,
+}
+
+/// One table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Columns by name.
+    pub columns: BTreeMap<String, Column>,
+    /// Primary-key columns, in key order.
+    pub primary_key: Vec<String>,
+    /// Foreign keys.
+    pub foreign_keys: BTreeSet<ForeignKey>,
+    /// Indexes by name (the primary key's own index excluded).
+    pub indexes: BTreeMap<String, Index>,
+    /// Check constraints, as normalized expression text.
+    pub checks: BTreeSet<String>,
+}
+
+/// One column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The type as the database reports it (PostgreSQL `format_type`, SQLite's declared type),
+    /// lower-cased.
+    pub data_type: String,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// The default expression, if any (`identity` for PostgreSQL identity columns).
+    pub default: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ForeignKey {
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table.
+    pub foreign_table: String,
+    /// Referenced columns.
+    pub foreign_columns: Vec<String>,
+    /// `ON DELETE` action (`NO ACTION` when none was given).
+    pub on_delete: String,
+    /// `ON UPDATE` action (`NO ACTION` when none was given).
+    pub on_update: String,
+}
+
+/// An index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Index {
+    /// Whether it is unique.
+    pub unique: bool,
+    /// Access method (`btree`, `gin`, …; always `btree` on SQLite).
+    pub method: String,
+    /// Key elements as normalized text: column names, or expressions with opclass/order.
+    pub key: Vec<String>,
+    /// The partial-index predicate, normalized.
+    pub predicate: Option<String>,
+}
+
+impl Index {
+    /// The key as plain column names, if every element is a bare column (no expression,
+    /// operator class or sort order).
+    pub fn plain_columns(&self) -> Option<Vec<String>> {
+        self.key
+            .iter()
+            .map(|element| {
+                let bare = element
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+                bare.then(|| element.clone())
+            })
+            .collect()
+    }
+}
+
+/// Reads the schema of `db`.
+///
+/// # Errors
+/// Fails on a database error, or for a backend other than SQLite and PostgreSQL.
+pub async fn snapshot(db: &DatabaseConnection) -> Result<Schema, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => sqlite::snapshot(db).await,
+        DbBackend::Postgres => postgres::snapshot(db).await,
+        other => Err(DbErr::BackendNotSupported {
+            db: other.as_str(),
+            ctx: "schema snapshot",
+        }),
+    }
+}
+
+impl Schema {
+    /// How `other` differs from `self`, one human-readable line per difference (empty when
+    /// they are the same).
+    pub fn diff(&self, other: &Schema) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in keys(&self.tables, &other.tables) {
+            match (self.tables.get(name), other.tables.get(name)) {
+                (Some(_), None) => out.push(format!("table `{name}` is gone")),
+                (None, Some(_)) => out.push(format!("table `{name}` is new")),
+                (Some(a), Some(b)) => a.diff_into(name, b, &mut out),
+                (None, None) => {}
+            }
+        }
+        for name in keys(&self.enums, &other.enums) {
+            let (a, b) = (self.enums.get(name), other.enums.get(name));
+            if a != b {
+                out.push(format!("enum type `{name}`: {a:?} → {b:?}"));
+            }
+        }
+        for gone in self.extensions.difference(&other.extensions) {
+            out.push(format!("extension `{gone}` is gone"));
+        }
+        for new in other.extensions.difference(&self.extensions) {
+            out.push(format!("extension `{new}` is new"));
+        }
+        out
+    }
+}
+
+impl Table {
+    fn diff_into(&self, table: &str, other: &Table, out: &mut Vec<String>) {
+        for name in keys(&self.columns, &other.columns) {
+            let (a, b) = (self.columns.get(name), other.columns.get(name));
+            if a != b {
+                out.push(format!("table `{table}`: column `{name}`: {a:?} → {b:?}"));
+            }
+        }
+        if self.primary_key != other.primary_key {
+            out.push(format!(
+                "table `{table}`: primary key {:?} → {:?}",
+                self.primary_key, other.primary_key
+            ));
+        }
+        for gone in self.foreign_keys.difference(&other.foreign_keys) {
+            out.push(format!("table `{table}`: foreign key gone: {gone:?}"));
+        }
+        for new in other.foreign_keys.difference(&self.foreign_keys) {
+            out.push(format!("table `{table}`: foreign key new: {new:?}"));
+        }
+        for name in keys(&self.indexes, &other.indexes) {
+            let (a, b) = (self.indexes.get(name), other.indexes.get(name));
+            if a != b {
+                out.push(format!("table `{table}`: index `{name}`: {a:?} → {b:?}"));
+            }
+        }
+        for gone in self.checks.difference(&other.checks) {
+            out.push(format!("table `{table}`: check gone: {gone}"));
+        }
+        for new in other.checks.difference(&self.checks) {
+            out.push(format!("table `{table}`: check new: {new}"));
+        }
+    }
+}
+
+/// The union of two maps' keys, in order.
+fn keys<'a, V>(a: &'a BTreeMap<String, V>, b: &'a BTreeMap<String, V>) -> BTreeSet<&'a String> {
+    a.keys().chain(b.keys()).collect()
+}
+
+/// Collapses whitespace, drops identifier quotes and lower-cases SQL text, so the same
+/// expression compares equal however it was spelled.
+pub(crate) fn normalize_sql(text: &str) -> String {
+    text.replace('"', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The text between the parenthesis at byte `open` and its matching closing parenthesis,
+/// and the byte index just after that closing parenthesis.
+fn balanced(text: &str, open: usize) -> Option<(&str, usize)> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (offset, c) in text[open..].char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        let end = open + offset;
+                        return Some((&text[open + 1..end], end + 1));
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// Splits on commas that are not nested in parentheses or quotes.
+fn split_top_level(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut current = String::new();
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(normalize_sql(&current));
+                    current.clear();
+                    continue;
+                }
+                _ => {}
+            },
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        parts.push(normalize_sql(&current));
+    }
+    parts
+}
+
+/// Parses the key list, access method and predicate out of a `CREATE INDEX` statement
+/// (SQLite's stored SQL or PostgreSQL's `indexdef`).
+fn parse_create_index(sql: &str) -> Option<(String, Vec<String>, Option<String>)> {
+    let upper = sql.to_uppercase();
+    let on = upper.find(" ON ")?;
+    let using = upper[on..].find(" USING ").map(|i| on + i);
+    let (method, search_from) = match using {
+        Some(at) => {
+            let rest = &sql[at + 7..];
+            let method: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (method.to_lowercase(), at + 7)
+        }
+        None => ("btree".to_owned(), on),
+    };
+    let open = search_from + sql[search_from..].find('(')?;
+    let (key, after) = balanced(sql, open)?;
+    let rest = sql[after..].trim();
+    let predicate = rest
+        .to_uppercase()
+        .find("WHERE")
+        .map(|at| normalize_sql(strip_outer_parens(rest[at + 5..].trim())));
+    Some((method, split_top_level(key), predicate))
+}
+
+fn strip_outer_parens(text: &str) -> &str {
+    if text.starts_with('(')
+        && let Some((inner, after)) = balanced(text, 0)
+        && after == text.len()
+    {
+        return inner;
+    }
+    text
+}
+
+/// Runs a raw query and returns its rows.
+async fn rows(
+    db: &DatabaseConnection,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+    let backend = db.get_database_backend();
+    db.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+}
+
+fn discovery_error(error: impl std::fmt::Debug) -> DbErr {
+    DbErr::Custom(format!("schema discovery failed: {error:?}"))
+}
+
+mod sqlite {
+    use super::*;
+    use sea_schema::sqlite::def::{ForeignKeyAction, TableDef};
+
+    pub(super) async fn snapshot(db: &DatabaseConnection) -> Result<Schema, DbErr> {
+        let mut schema = Schema::default();
+        let tables = rows(
+            db,
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            vec![],
+        )
+        .await?;
+        for row in tables {
+            let name: String = row.try_get_by_index(0)?;
+            if IGNORED_TABLES.contains(&name.as_str()) {
+                continue;
+            }
+            let sql: String = row.try_get_by_index(1)?;
+            let table = table(db, &name, &sql).await?;
+            schema.tables.insert(name, table);
+        }
+        Ok(schema)
+    }
+
+    async fn table(db: &DatabaseConnection, name: &str, sql: &str) -> Result<Table, DbErr> {
+        let mut def = TableDef {
+            name: name.to_owned(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            constraints: Vec::new(),
+            columns: Vec::new(),
+            auto_increment: false,
+        };
+        def.get_column_info(db).await.map_err(discovery_error)?;
+        def.get_foreign_keys(db).await.map_err(discovery_error)?;
+
+        // Declared types and primary-key order, which sea-schema's parsed columns drop.
+        let mut declared = BTreeMap::new();
+        let mut primary_key = Vec::new();
+        for row in rows(
+            db,
+            "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY pk, cid",
+            vec![name.into()],
+        )
+        .await?
+        {
+            let column: String = row.try_get_by_index(0)?;
+            let data_type: String = row.try_get_by_index(1)?;
+            let pk: i32 = row.try_get_by_index(2)?;
+            if pk > 0 {
+                primary_key.push(column.clone());
+            }
+            declared.insert(column, data_type.to_lowercase());
+        }
+
+        let mut table = Table {
+            primary_key,
+            ..Table::default()
+        };
+        for column in &def.columns {
+            table.columns.insert(
+                column.name.clone(),
+                Column {
+                    data_type: declared.get(&column.name).cloned().unwrap_or_default(),
+                    nullable: !column.not_null,
+                    default: match &column.default_value {
+                        sea_schema::sqlite::def::DefaultType::Unspecified => None,
+                        other => Some(format!("{other:?}")),
+                    },
+                },
+            );
+        }
+        for fk in &def.foreign_keys {
+            table.foreign_keys.insert(ForeignKey {
+                columns: fk.from.clone(),
+                foreign_table: fk.table.clone(),
+                foreign_columns: fk.to.clone(),
+                on_delete: action(&fk.on_delete),
+                on_update: action(&fk.on_update),
+            });
+        }
+        table.indexes = indexes(db, name).await?;
+        table.checks = checks(sql);
+        Ok(table)
+    }
+
+    fn action(action: &ForeignKeyAction) -> String {
+        match action {
+            ForeignKeyAction::NoAction => "NO ACTION",
+            ForeignKeyAction::Restrict => "RESTRICT",
+            ForeignKeyAction::SetNull => "SET NULL",
+            ForeignKeyAction::SetDefault => "SET DEFAULT",
+            ForeignKeyAction::Cascade => "CASCADE",
+        }
+        .to_owned()
+    }
+
+    async fn indexes(
+        db: &DatabaseConnection,
+        table: &str,
+    ) -> Result<BTreeMap<String, Index>, DbErr> {
+        let mut indexes = BTreeMap::new();
+        for row in rows(
+            db,
+            "SELECT l.name, l.\"unique\", l.origin, m.sql FROM pragma_index_list(?) AS l \
+             LEFT JOIN sqlite_master AS m ON m.type = 'index' AND m.name = l.name",
+            vec![table.into()],
+        )
+        .await?
+        {
+            let name: String = row.try_get_by_index(0)?;
+            let unique: i32 = row.try_get_by_index(1)?;
+            let origin: String = row.try_get_by_index(2)?;
+            let sql: Option<String> = row.try_get_by_index(3)?;
+            if origin == "pk" {
+                continue;
+            }
+            let (key, predicate) = match sql.as_deref().and_then(parse_create_index) {
+                Some((_, key, predicate)) => (key, predicate),
+                // An index backing a UNIQUE constraint: no SQL of its own.
+                None => {
+                    let mut key = Vec::new();
+                    for column in rows(
+                        db,
+                        "SELECT name FROM pragma_index_info(?) ORDER BY seqno",
+                        vec![name.clone().into()],
+                    )
+                    .await?
+                    {
+                        key.push(column.try_get_by_index::<String>(0)?);
+                    }
+                    (key, None)
+                }
+            };
+            indexes.insert(
+                name,
+                Index {
+                    unique: unique != 0,
+                    method: "btree".to_owned(),
+                    key,
+                    predicate,
+                },
+            );
+        }
+        Ok(indexes)
+    }
+
+    /// The `CHECK (…)` constraints in a `CREATE TABLE` statement.
+    pub(super) fn checks(sql: &str) -> BTreeSet<String> {
+        let upper = sql.to_uppercase();
+        let mut found = BTreeSet::new();
+        let mut from = 0;
+        while let Some(at) = upper[from..].find("CHECK") {
+            let start = from + at;
+            from = start + 5;
+            let word_start = start == 0
+                || !upper[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let after = upper[from..].trim_start();
+            if !word_start || !after.starts_with('(') {
+                continue;
+            }
+            let open = upper.len() - after.len();
+            if let Some((body, end)) = balanced(sql, open) {
+                found.insert(normalize_sql(body));
+                from = end;
+            }
+        }
+        found
+    }
+}
+
+mod postgres {
+    //! PostgreSQL reads the catalogs in a few set-based queries. sea-schema's discovery goes
+    //! through `information_schema`, whose constraint query alone costs ~150 ms per table:
+    //! 14 s per snapshot of this chain's head, minutes for the step-by-step suite. It is
+    //! still used for the enum types.
+    use super::*;
+    use sea_schema::postgres::discovery::SchemaDiscovery;
+
+    pub(super) async fn snapshot(db: &DatabaseConnection) -> Result<Schema, DbErr> {
+        let mut schema = Schema::default();
+
+        for row in rows(
+            db,
+            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                    a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text \
+             FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+               AND a.attnum > 0 AND NOT a.attisdropped",
+            vec![],
+        )
+        .await?
+        {
+            let table: String = row.try_get_by_index(0)?;
+            if IGNORED_TABLES.contains(&table.as_str()) {
+                continue;
+            }
+            let name: String = row.try_get_by_index(1)?;
+            let data_type: String = row.try_get_by_index(2)?;
+            let not_null: bool = row.try_get_by_index(3)?;
+            let default: Option<String> = row.try_get_by_index(4)?;
+            let identity: String = row.try_get_by_index(5)?;
+            let column = Column {
+                data_type: data_type.to_lowercase(),
+                nullable: !not_null,
+                default: if identity.is_empty() {
+                    default
+                } else {
+                    Some("identity".to_owned())
+                },
+            };
+            schema
+                .tables
+                .entry(table)
+                .or_default()
+                .columns
+                .insert(name, column);
+        }
+
+        let columns_of = |key: &str, relation: &str| {
+            format!(
+                "(SELECT string_agg(a.attname::text, ',' ORDER BY k.ord) \
+                  FROM unnest(con.{key}) WITH ORDINALITY AS k(attnum, ord) \
+                  JOIN pg_attribute a ON a.attrelid = con.{relation} AND a.attnum = k.attnum)"
+            )
+        };
+        let constraints = format!(
+            "SELECT c.relname::text, con.conname::text, con.contype::text, \
+                    pg_get_constraintdef(con.oid), {}, f.relname::text, {}, \
+                    con.confdeltype::text, con.confupdtype::text \
+             FROM pg_constraint con \
+             JOIN pg_class c ON c.oid = con.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_class f ON f.oid = con.confrelid \
+             WHERE n.nspname = current_schema() AND con.contype IN ('p', 'f', 'c')",
+            columns_of("conkey", "conrelid"),
+            columns_of("confkey", "confrelid"),
+        );
+        for row in rows(db, &constraints, vec![]).await? {
+            let table_name: String = row.try_get_by_index(0)?;
+            let Some(table) = schema.tables.get_mut(&table_name) else {
+                continue;
+            };
+            let name: String = row.try_get_by_index(1)?;
+            let kind: String = row.try_get_by_index(2)?;
+            let definition: String = row.try_get_by_index(3)?;
+            let columns = split_names(row.try_get_by_index(4)?);
+            match kind.as_str() {
+                "p" => table.primary_key = columns,
+                "f" => {
+                    table.foreign_keys.insert(ForeignKey {
+                        columns,
+                        foreign_table: row
+                            .try_get_by_index::<Option<String>>(5)?
+                            .unwrap_or_default(),
+                        foreign_columns: split_names(row.try_get_by_index(6)?),
+                        on_delete: action(&row.try_get_by_index::<String>(7)?),
+                        on_update: action(&row.try_get_by_index::<String>(8)?),
+                    });
+                }
+                _ => {
+                    table
+                        .checks
+                        .insert(format!("{name}: {}", normalize_sql(&definition)));
+                }
+            }
+        }
+
+        for row in rows(
+            db,
+            "SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid), ix.indisunique \
+             FROM pg_index ix \
+             JOIN pg_class i ON i.oid = ix.indexrelid \
+             JOIN pg_class t ON t.oid = ix.indrelid \
+             JOIN pg_namespace n ON n.oid = t.relnamespace \
+             WHERE n.nspname = current_schema() AND NOT ix.indisprimary",
+            vec![],
+        )
+        .await?
+        {
+            let table_name: String = row.try_get_by_index(0)?;
+            let Some(table) = schema.tables.get_mut(&table_name) else {
+                continue;
+            };
+            let name: String = row.try_get_by_index(1)?;
+            let definition: String = row.try_get_by_index(2)?;
+            let unique: bool = row.try_get_by_index(3)?;
+            let (method, key, predicate) = parse_create_index(&definition).ok_or_else(|| {
+                DbErr::Custom(format!("cannot parse index definition: {definition}"))
+            })?;
+            table.indexes.insert(
+                name,
+                Index {
+                    unique,
+                    method,
+                    key,
+                    predicate,
+                },
+            );
+        }
+
+        let current: String = rows(db, "SELECT current_schema()::text", vec![])
+            .await?
+            .first()
+            .ok_or_else(|| DbErr::Custom("no current schema".to_owned()))?
+            .try_get_by_index(0)?;
+        for def in SchemaDiscovery::new_no_exec(&current)
+            .discover_enums_with(db)
+            .await
+            .map_err(discovery_error)?
+        {
+            schema.enums.insert(def.typename, def.values);
+        }
+        for row in rows(
+            db,
+            "SELECT extname::text FROM pg_extension WHERE extname <> 'plpgsql'",
+            vec![],
+        )
+        .await?
+        {
+            schema.extensions.insert(row.try_get_by_index(0)?);
+        }
+        Ok(schema)
+    }
+
+    fn split_names(names: Option<String>) -> Vec<String> {
+        names
+            .map(|names| names.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// `pg_constraint.confdeltype`/`confupdtype` codes.
+    fn action(code: &str) -> String {
+        match code {
+            "r" => "RESTRICT",
+            "c" => "CASCADE",
+            "n" => "SET NULL",
+            "d" => "SET DEFAULT",
+            _ => "NO ACTION",
+        }
+        .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sqlite_and_postgres_index_definitions() {
+        let (method, key, predicate) = parse_create_index(
+            "CREATE INDEX \"idx_documents_extraction_type\" ON \"documents\" (\"extraction_type\") \
+             WHERE \"extraction_type\" IS NOT NULL",
+        )
+        .unwrap();
+        assert_eq!(method, "btree");
+        assert_eq!(key, vec!["extraction_type"]);
+        assert_eq!(predicate.as_deref(), Some("extraction_type is not null"));
+
+        let (method, key, predicate) = parse_create_index(
+            "CREATE INDEX idx_parties_name_trgm ON public.parties USING gin (name gin_trgm_ops)",
+        )
+        .unwrap();
+        assert_eq!(method, "gin");
+        assert_eq!(key, vec!["name gin_trgm_ops"]);
+        assert_eq!(predicate, None);
+
+        let (_, key, predicate) = parse_create_index(
+            "CREATE UNIQUE INDEX x ON public.t USING btree (lower((a)::text), b DESC) \
+             WHERE (c IS NOT NULL)",
+        )
+        .unwrap();
+        assert_eq!(key, vec!["lower((a)::text)", "b desc"]);
+        assert_eq!(predicate.as_deref(), Some("c is not null"));
+    }
+
+    #[test]
+    fn plain_columns_only_for_bare_keys() {
+        let index = |key: &[&str]| Index {
+            unique: false,
+            method: "btree".to_owned(),
+            key: key.iter().map(|k| (*k).to_owned()).collect(),
+            predicate: None,
+        };
+        assert_eq!(
+            index(&["a", "b_c"]).plain_columns(),
+            Some(vec!["a".into(), "b_c".into()])
+        );
+        assert_eq!(index(&["a desc"]).plain_columns(), None);
+        assert_eq!(index(&["lower(a)"]).plain_columns(), None);
+    }
+
+    #[test]
+    fn finds_sqlite_checks_but_not_lookalikes() {
+        let found = sqlite::checks(
+            "CREATE TABLE t (\"kind\" varchar(20) NOT NULL CHECK (\"kind\" IN ('person', 'org')), \
+             \"checked\" boolean, \"x\" integer CHECK(x BETWEEN 0 AND 100))",
+        );
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            vec![
+                "kind in ('person', 'org')".to_owned(),
+                "x between 0 and 100".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn diff_reports_each_difference() {
+        let mut before = Schema::default();
+        let mut table = Table::default();
+        table.columns.insert(
+            "a".into(),
+            Column {
+                data_type: "text".into(),
+                nullable: true,
+                default: None,
+            },
+        );
+        before.tables.insert("t".into(), table.clone());
+        let mut after = before.clone();
+        assert!(before.diff(&after).is_empty());
+        after
+            .tables
+            .get_mut("t")
+            .unwrap()
+            .columns
+            .get_mut("a")
+            .unwrap()
+            .nullable = false;
+        after.tables.insert("u".into(), Table::default());
+        let diff = before.diff(&after);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(diff[0].contains("column `a`"));
+        assert!(diff[1].contains("table `u` is new"));
+    }
+}
