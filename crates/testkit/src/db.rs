@@ -95,6 +95,11 @@ impl TestDb {
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
+
+    /// The name of the PostgreSQL database this test owns (`None` on SQLite, in memory).
+    pub fn database_name(&self) -> Option<&str> {
+        self._guard.as_ref().map(|guard| guard.name.as_str())
+    }
 }
 
 impl Deref for TestDb {

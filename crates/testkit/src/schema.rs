@@ -129,54 +129,62 @@ impl Schema {
                 (None, None) => {}
             }
         }
-        for name in keys(&self.enums, &other.enums) {
-            let (a, b) = (self.enums.get(name), other.enums.get(name));
-            if a != b {
-                out.push(format!("enum type `{name}`: {a:?} → {b:?}"));
-            }
-        }
-        for gone in self.extensions.difference(&other.extensions) {
-            out.push(format!("extension `{gone}` is gone"));
-        }
-        for new in other.extensions.difference(&self.extensions) {
-            out.push(format!("extension `{new}` is new"));
-        }
+        diff_maps("enum type", &self.enums, &other.enums, &mut out);
+        diff_sets("extension", &self.extensions, &other.extensions, &mut out);
         out
     }
 }
 
 impl Table {
     fn diff_into(&self, table: &str, other: &Table, out: &mut Vec<String>) {
-        for name in keys(&self.columns, &other.columns) {
-            let (a, b) = (self.columns.get(name), other.columns.get(name));
-            if a != b {
-                out.push(format!("table `{table}`: column `{name}`: {a:?} → {b:?}"));
-            }
-        }
+        let prefix = format!("table `{table}`: ");
+        let mut lines = Vec::new();
+        diff_maps("column", &self.columns, &other.columns, &mut lines);
         if self.primary_key != other.primary_key {
-            out.push(format!(
-                "table `{table}`: primary key {:?} → {:?}",
+            lines.push(format!(
+                "primary key {:?} → {:?}",
                 self.primary_key, other.primary_key
             ));
         }
-        for gone in self.foreign_keys.difference(&other.foreign_keys) {
-            out.push(format!("table `{table}`: foreign key gone: {gone:?}"));
+        diff_sets(
+            "foreign key",
+            &self.foreign_keys,
+            &other.foreign_keys,
+            &mut lines,
+        );
+        diff_maps("index", &self.indexes, &other.indexes, &mut lines);
+        diff_sets("check", &self.checks, &other.checks, &mut lines);
+        out.extend(lines.into_iter().map(|line| format!("{prefix}{line}")));
+    }
+}
+
+/// One line per key whose value differs (or exists on one side only).
+fn diff_maps<V: PartialEq + std::fmt::Debug>(
+    what: &str,
+    before: &BTreeMap<String, V>,
+    after: &BTreeMap<String, V>,
+    out: &mut Vec<String>,
+) {
+    for name in keys(before, after) {
+        let (a, b) = (before.get(name), after.get(name));
+        if a != b {
+            out.push(format!("{what} `{name}`: {a:?} → {b:?}"));
         }
-        for new in other.foreign_keys.difference(&self.foreign_keys) {
-            out.push(format!("table `{table}`: foreign key new: {new:?}"));
-        }
-        for name in keys(&self.indexes, &other.indexes) {
-            let (a, b) = (self.indexes.get(name), other.indexes.get(name));
-            if a != b {
-                out.push(format!("table `{table}`: index `{name}`: {a:?} → {b:?}"));
-            }
-        }
-        for gone in self.checks.difference(&other.checks) {
-            out.push(format!("table `{table}`: check gone: {gone}"));
-        }
-        for new in other.checks.difference(&self.checks) {
-            out.push(format!("table `{table}`: check new: {new}"));
-        }
+    }
+}
+
+/// One line per element on one side only.
+fn diff_sets<T: Ord + std::fmt::Debug>(
+    what: &str,
+    before: &BTreeSet<T>,
+    after: &BTreeSet<T>,
+    out: &mut Vec<String>,
+) {
+    for gone in before.difference(after) {
+        out.push(format!("{what} gone: {gone:?}"));
+    }
+    for new in after.difference(before) {
+        out.push(format!("{what} new: {new:?}"));
     }
 }
 

@@ -1,0 +1,128 @@
+//! The `lifeos-migration` binary: its default database and every subcommand, on SQLite and
+//! (when `LIFEOS_TEST_POSTGRES_URL` is set) on a scratch PostgreSQL database.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sea_orm_migration::sea_orm::{ConnectionTrait, Database};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_lifeos-migration");
+
+fn run(dir: &Path, database_url: Option<&str>, args: &[&str]) -> std::io::Result<Output> {
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("DATABASE_URL");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command.output()
+}
+
+/// Runs the binary and returns its output, failing the calling test if it fails.
+#[allow(clippy::expect_used)] // a test helper: the panic is the test's failure
+fn ok(dir: &Path, database_url: Option<&str>, args: &[&str]) -> String {
+    let output = run(dir, database_url, args).expect("run lifeos-migration");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "lifeos-migration {args:?} failed:\n{text}"
+    );
+    text
+}
+
+fn scratch_dir(label: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lifeos-cli-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The last migration's name, from `status` output.
+const HEAD: &str = "m20251206_000001_core_password_reset_token";
+
+fn exercise(dir: &Path, url: Option<&str>) {
+    let up = ok(dir, url, &["up"]);
+    assert!(
+        up.contains(&format!("Migration '{HEAD}' has been applied")),
+        "{up}"
+    );
+    let status = ok(dir, url, &["status"]);
+    assert!(
+        status.contains(&format!("Migration '{HEAD}'... Applied")),
+        "{status}"
+    );
+    assert!(!status.contains("Pending"), "{status}");
+
+    ok(dir, url, &["down", "-n", "2"]);
+    let status = ok(dir, url, &["status"]);
+    assert!(
+        status.contains(&format!("Migration '{HEAD}'... Pending")),
+        "{status}"
+    );
+    assert_eq!(status.matches("Pending").count(), 2, "{status}");
+
+    for verb in ["refresh", "fresh"] {
+        ok(dir, url, &[verb]);
+        let status = ok(dir, url, &["status"]);
+        assert!(!status.contains("Pending"), "after {verb}: {status}");
+    }
+    ok(dir, url, &["reset"]);
+    let status = ok(dir, url, &["status"]);
+    assert!(!status.contains("Applied"), "after reset: {status}");
+}
+
+/// SQLite by default (the binary's default `sqlite://lifeos.db?mode=rwc`, no `DATABASE_URL`);
+/// a scratch PostgreSQL database through `DATABASE_URL` when `LIFEOS_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn every_subcommand_works() {
+    let dir = scratch_dir("subcommands").expect("scratch dir");
+    let Ok(admin_url) = std::env::var("LIFEOS_TEST_POSTGRES_URL") else {
+        exercise(&dir, None);
+        assert!(
+            dir.join("lifeos.db").exists(),
+            "the default database file was not created"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let name = format!("lifeos_cli_{}", std::process::id());
+    let admin = Database::connect(admin_url.as_str()).await.expect("admin");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop stale");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create");
+    let (server, _) = admin_url.rsplit_once('/').expect("url with a database");
+    let url = format!("{server}/{name}");
+    let outcome = std::panic::catch_unwind(|| {
+        exercise(&dir, Some(&url));
+        assert!(!dir.join("lifeos.db").exists(), "DATABASE_URL was ignored");
+    });
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn a_bad_database_url_fails_with_a_message_and_a_non_zero_exit() {
+    let dir = scratch_dir("bad-url").expect("scratch dir");
+    let output = run(&dir, Some("nosuchdb://localhost/x"), &["status"]).expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("lifeos-migration:"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
