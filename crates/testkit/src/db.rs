@@ -34,7 +34,7 @@ fn postgres_url() -> Option<String> {
 #[derive(Debug)]
 pub struct TestDb {
     conn: DatabaseConnection,
-    _guard: Option<DropDatabase>,
+    guard: Option<DropDatabase>,
 }
 
 impl TestDb {
@@ -46,7 +46,7 @@ impl TestDb {
         match postgres_url() {
             None => {
                 let conn = Database::connect("sqlite::memory:").await?;
-                Ok(Self { conn, _guard: None })
+                Ok(Self { conn, guard: None })
             }
             Some(admin_url) => {
                 let name = format!("lifeos_test_{}", uuid::Uuid::new_v4().simple());
@@ -54,18 +54,18 @@ impl TestDb {
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await?;
-                admin.close().await?;
                 // From here on the guard drops the database whatever happens.
                 let guard = DropDatabase {
                     admin_url: admin_url.clone(),
                     name: name.clone(),
                 };
+                admin.close().await?;
                 let mut options = ConnectOptions::new(with_database(&admin_url, &name)?);
                 options.max_connections(5).sqlx_logging(false);
                 let conn = Database::connect(options).await?;
                 Ok(Self {
                     conn,
-                    _guard: Some(guard),
+                    guard: Some(guard),
                 })
             }
         }
@@ -98,7 +98,7 @@ impl TestDb {
 
     /// The name of the PostgreSQL database this test owns (`None` on SQLite, in memory).
     pub fn database_name(&self) -> Option<&str> {
-        self._guard.as_ref().map(|guard| guard.name.as_str())
+        self.guard.as_ref().map(|guard| guard.name.as_str())
     }
 }
 
