@@ -16,10 +16,11 @@ use std::future::Future;
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DbBackend, Statement,
+    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DbBackend,
 };
 
 use crate::Chain;
+use crate::support::foreign_keys_enforced;
 
 /// The LifeOS migrator: the whole schema history, in order.
 ///
@@ -110,24 +111,11 @@ async fn with_foreign_keys_off(
         }
         _ => return operation.await,
     };
-    let previous = foreign_keys(conn).await?;
+    let previous = foreign_keys_enforced(conn).await?;
     set_foreign_keys(conn, false).await?;
     let result = operation.await;
     let restored = set_foreign_keys(conn, previous).await;
     result.and(restored)
-}
-
-async fn foreign_keys(conn: &DatabaseConnection) -> Result<bool, DbErr> {
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA foreign_keys",
-        ))
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get_by_index::<i32>(0)? != 0,
-        None => false,
-    })
 }
 
 async fn set_foreign_keys(conn: &DatabaseConnection, on: bool) -> Result<(), DbErr> {

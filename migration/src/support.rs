@@ -278,7 +278,7 @@ impl SqliteRebuild {
 }
 
 /// Whether this SQLite connection currently enforces foreign keys.
-async fn foreign_keys_enforced<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
+pub(crate) async fn foreign_keys_enforced<C: ConnectionTrait>(db: &C) -> Result<bool, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             DbBackend::Sqlite,
