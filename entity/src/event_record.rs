@@ -16,8 +16,9 @@ pub struct Model {
     pub payload: Json,
     #[sea_orm(indexed)]
     pub user_id: Option<UserId>,
+    #[sea_orm(indexed)]
     pub created_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
 }
 

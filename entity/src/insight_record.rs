@@ -26,7 +26,7 @@ pub struct Model {
     pub data: Json,
     #[sea_orm(indexed)]
     pub created_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
     #[sea_orm(belongs_to, from = "event_id", to = "id")]
     pub event: HasOne<super::event_record::Entity>,

@@ -16,7 +16,7 @@ pub struct Model {
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    #[sea_orm(belongs_to, from = "created_by", to = "id")]
+    #[sea_orm(belongs_to, from = "created_by", to = "id", on_delete = "SetNull")]
     pub creator: HasOne<super::user::Entity>,
 }
 

@@ -16,6 +16,14 @@ pub use types::{TextList, Timestamp, UserId};
 // SeaORM's model macro generates public items (`Column`, `ActiveModel`, `Relation`, …) that
 // cannot carry doc comments; each entity module documents its table and notable columns.
 #[allow(missing_docs)]
+pub mod auth_session;
+#[allow(missing_docs)]
+pub mod calendar_event;
+#[allow(missing_docs)]
+pub mod calendar_event_interpretation;
+#[allow(missing_docs)]
+pub mod calendar_oauth_token;
+#[allow(missing_docs)]
 pub mod event_record;
 #[allow(missing_docs)]
 pub mod insight_record;
@@ -27,6 +35,10 @@ pub mod password_reset_token;
 pub mod permission;
 #[allow(missing_docs)]
 pub mod platform_outbox;
+#[allow(missing_docs)]
+pub mod readmodel_run;
+#[allow(missing_docs)]
+pub mod readmodel_state;
 #[allow(missing_docs)]
 pub mod role;
 #[allow(missing_docs)]

@@ -13,14 +13,14 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(indexed)]
     pub user_id: UserId,
-    #[sea_orm(unique, indexed, column_type = "String(StringLen::N(128))")]
+    #[sea_orm(unique, column_type = "String(StringLen::N(128))")]
     pub jti: String,
     pub expires_at: Timestamp,
     pub used_at: Option<Timestamp>,
     pub attempts: i32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
 }
 

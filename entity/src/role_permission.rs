@@ -11,9 +11,9 @@ pub struct Model {
     pub role_id: i32,
     #[sea_orm(primary_key, auto_increment = false)]
     pub permission_id: i32,
-    #[sea_orm(belongs_to, from = "role_id", to = "id")]
+    #[sea_orm(belongs_to, from = "role_id", to = "id", on_delete = "Cascade")]
     pub role: HasOne<super::role::Entity>,
-    #[sea_orm(belongs_to, from = "permission_id", to = "id")]
+    #[sea_orm(belongs_to, from = "permission_id", to = "id", on_delete = "Cascade")]
     pub permission: HasOne<super::permission::Entity>,
 }
 

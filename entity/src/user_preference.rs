@@ -18,7 +18,7 @@ pub struct Model {
     pub value: Json,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
 }
 

@@ -13,9 +13,9 @@ pub struct Model {
     pub user_id: UserId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub role_id: i32,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
-    #[sea_orm(belongs_to, from = "role_id", to = "id")]
+    #[sea_orm(belongs_to, from = "role_id", to = "id", on_delete = "Cascade")]
     pub role: HasOne<super::role::Entity>,
 }
 

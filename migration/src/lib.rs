@@ -37,6 +37,30 @@ mod m20251204_000002_core_user_query_indexes;
 mod m20251205_000001_platform_outbox;
 mod m20251205_000002_skills_initial_schema;
 mod m20251206_000001_core_password_reset_token;
+mod m20251206_000002_finance_account_type_classification;
+mod m20251207_000001_finance_journal_entry_index;
+mod m20251208_000001_skills_enhancements;
+mod m20251209_000001_habits_initial;
+mod m20251210_000001_relationships_initial;
+mod m20251211_000001_journal_enhancements;
+mod m20251212_000001_health_rework;
+mod m20251213_000001_health_relax_legacy_columns;
+mod m20251214_000001_health_null_legacy_values;
+mod m20251215_000001_projects_init;
+mod m20251216_000001_drop_legacy_habits_relationships;
+mod m20251218_000000_backend_updates_validation;
+mod m20251206_000003_finance_account_categories_update;
+mod m20251206_000004_calendar_initial;
+mod m20251207_000002_domains_inferred_columns;
+mod m20251207_000003_standardize_user_roles;
+mod m20251219_000001_calendar_oauth_tokens;
+mod m20251219_000002_phase3a_new_models;
+mod m20251220_000001_readmodels_bootstrap;
+mod m20251221_000001_auth_session_table;
+mod m20260101_000001_practice_sessions_initial;
+mod m20260101_000002_practice_sessions_database_improvements;
+mod m20261101_000001_cleanup_legacy_objects;
+mod m20261101_000002_ownership_foreign_key_actions;
 
 use sea_orm_migration::prelude::*;
 
@@ -58,6 +82,30 @@ impl MigratorTrait for Chain {
             Box::new(m20251205_000001_platform_outbox::Migration),
             Box::new(m20251205_000002_skills_initial_schema::Migration),
             Box::new(m20251206_000001_core_password_reset_token::Migration),
+            Box::new(m20251206_000002_finance_account_type_classification::Migration),
+            Box::new(m20251207_000001_finance_journal_entry_index::Migration),
+            Box::new(m20251208_000001_skills_enhancements::Migration),
+            Box::new(m20251209_000001_habits_initial::Migration),
+            Box::new(m20251210_000001_relationships_initial::Migration),
+            Box::new(m20251211_000001_journal_enhancements::Migration),
+            Box::new(m20251212_000001_health_rework::Migration),
+            Box::new(m20251213_000001_health_relax_legacy_columns::Migration),
+            Box::new(m20251214_000001_health_null_legacy_values::Migration),
+            Box::new(m20251215_000001_projects_init::Migration),
+            Box::new(m20251216_000001_drop_legacy_habits_relationships::Migration),
+            Box::new(m20251218_000000_backend_updates_validation::Migration),
+            Box::new(m20251206_000003_finance_account_categories_update::Migration),
+            Box::new(m20251206_000004_calendar_initial::Migration),
+            Box::new(m20251207_000002_domains_inferred_columns::Migration),
+            Box::new(m20251207_000003_standardize_user_roles::Migration),
+            Box::new(m20251219_000001_calendar_oauth_tokens::Migration),
+            Box::new(m20251219_000002_phase3a_new_models::Migration),
+            Box::new(m20251220_000001_readmodels_bootstrap::Migration),
+            Box::new(m20251221_000001_auth_session_table::Migration),
+            Box::new(m20260101_000001_practice_sessions_initial::Migration),
+            Box::new(m20260101_000002_practice_sessions_database_improvements::Migration),
+            Box::new(m20261101_000001_cleanup_legacy_objects::Migration),
+            Box::new(m20261101_000002_ownership_foreign_key_actions::Migration),
         ]
     }
 }

@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
+mod table_change;
+pub use table_change::{TableChange, split_top_level};
+
 /// `DEFAULT` for "now, in UTC" on a `TIMESTAMP WITHOUT TIME ZONE` column.
 ///
 /// The originals used `now()`, which PostgreSQL converts to the *session's* time zone when it
@@ -190,91 +193,107 @@ impl SqliteRebuild {
                 self.table
             )));
         }
-        let db = manager.get_connection();
-        let table = self.table.as_str();
-
-        let referencing = referencing_tables(db, table).await?;
-        if !referencing.is_empty() && foreign_keys_enforced(db).await? {
-            return Err(DbErr::Migration(format!(
-                "cannot rebuild `{table}` while SQLite enforces foreign keys: dropping it would \
-                 fire the ON DELETE actions of {referencing:?}. Run the chain through \
-                 lifeos_migration::Migrator on a connection (not inside your own transaction)."
-            )));
-        }
-        let mut checked = referencing;
-        checked.push(table.to_owned());
-        let violations_before = foreign_key_violations(db, &checked).await?;
-
-        let saved_sql = query_strings(
-            db,
-            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') \
-             AND sql IS NOT NULL ORDER BY type, name",
-            vec![table.into()],
-        )
-        .await?;
-        let old_columns = query_strings(
-            db,
-            "SELECT name FROM pragma_table_info(?)",
-            vec![table.into()],
-        )
-        .await?;
-
-        let temporary = format!("_lifeos_rebuild_{table}");
         let mut definition = self.definition;
+        let temporary = format!("_lifeos_rebuild_{}", self.table);
         definition.table(Alias::new(temporary.as_str()));
-        db.execute(&definition).await?;
-
-        let mut targets = Vec::new();
-        let mut sources = Vec::new();
-        for column in definition.get_columns() {
-            let name = column.get_column_name();
-            if let Some(expression) = self.expressions.get(&name) {
-                sources.push(expression.clone());
-            } else if old_columns.contains(&name) {
-                sources.push(quote(&name));
-            } else {
-                continue;
-            }
-            targets.push(quote(&name));
-        }
-        exec(
-            manager,
-            &format!(
-                "INSERT INTO {} ({}) SELECT {} FROM {}",
-                quote(&temporary),
-                targets.join(", "),
-                sources.join(", "),
-                quote(table)
-            ),
-        )
-        .await?;
-        exec(manager, &format!("DROP TABLE {}", quote(table))).await?;
-        exec(
-            manager,
-            &format!(
-                "ALTER TABLE {} RENAME TO {}",
-                quote(&temporary),
-                quote(table)
-            ),
-        )
-        .await?;
-        for sql in saved_sql {
-            exec(manager, &sql).await?;
-        }
-
-        let violations_after = foreign_key_violations(db, &checked).await?;
-        let introduced: Vec<_> = violations_after
+        let create = definition.to_string(SqliteQueryBuilder);
+        let columns: Vec<String> = definition
+            .get_columns()
             .iter()
-            .filter(|(key, count)| violations_before.get(*key).unwrap_or(&0) < *count)
+            .map(|column| column.get_column_name())
             .collect();
-        if !introduced.is_empty() {
-            return Err(DbErr::Migration(format!(
-                "rebuilding `{table}` would leave rows whose foreign keys point nowhere \
-                 ((child, parent) → rows): {introduced:?}"
-            )));
-        }
-        Ok(())
+        rebuild(manager, &self.table, &create, &columns, &self.expressions).await
     }
+}
+
+/// Rebuilds SQLite table `table` by `create` (a `CREATE TABLE` of `_lifeos_rebuild_<table>`
+/// whose columns are `columns`), copying rows by column name or through `expressions`.
+async fn rebuild(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    create: &str,
+    columns: &[String],
+    expressions: &BTreeMap<String, String>,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let referencing = referencing_tables(db, table).await?;
+    if !referencing.is_empty() && foreign_keys_enforced(db).await? {
+        return Err(DbErr::Migration(format!(
+            "cannot rebuild `{table}` while SQLite enforces foreign keys: dropping it would \
+             fire the ON DELETE actions of {referencing:?}. Run the chain through \
+             lifeos_migration::Migrator on a connection (not inside your own transaction)."
+        )));
+    }
+    let mut checked = referencing;
+    checked.push(table.to_owned());
+    let violations_before = foreign_key_violations(db, &checked).await?;
+
+    let saved_sql = query_strings(
+        db,
+        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') \
+         AND sql IS NOT NULL ORDER BY type, name",
+        vec![table.into()],
+    )
+    .await?;
+    let old_columns = query_strings(
+        db,
+        "SELECT name FROM pragma_table_info(?)",
+        vec![table.into()],
+    )
+    .await?;
+
+    let temporary = format!("_lifeos_rebuild_{table}");
+    exec(manager, create).await?;
+
+    let mut targets = Vec::new();
+    let mut sources = Vec::new();
+    for name in columns {
+        if let Some(expression) = expressions.get(name) {
+            sources.push(expression.clone());
+        } else if old_columns.contains(name) {
+            sources.push(quote(name));
+        } else {
+            continue;
+        }
+        targets.push(quote(name));
+    }
+    exec(
+        manager,
+        &format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            quote(&temporary),
+            targets.join(", "),
+            sources.join(", "),
+            quote(table)
+        ),
+    )
+    .await?;
+    exec(manager, &format!("DROP TABLE {}", quote(table))).await?;
+    exec(
+        manager,
+        &format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote(&temporary),
+            quote(table)
+        ),
+    )
+    .await?;
+    for sql in saved_sql {
+        exec(manager, &sql).await?;
+    }
+
+    let violations_after = foreign_key_violations(db, &checked).await?;
+    let introduced: Vec<_> = violations_after
+        .iter()
+        .filter(|(key, count)| violations_before.get(*key).unwrap_or(&0) < *count)
+        .collect();
+    if !introduced.is_empty() {
+        return Err(DbErr::Migration(format!(
+            "rebuilding `{table}` would leave rows whose foreign keys point nowhere \
+             ((child, parent) → rows): {introduced:?}"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether this SQLite connection currently enforces foreign keys.
@@ -339,4 +358,98 @@ async fn query_strings<C: ConnectionTrait>(
     .iter()
     .map(|row| row.try_get_by_index::<String>(0))
     .collect()
+}
+
+/// SQL for a name normalized as the services normalize it: lowercase, trimmed, inner runs of
+/// whitespace collapsed to one space. PostgreSQL uses a regular expression; SQLite, which has
+/// none, turns tabs and newlines into spaces and halves runs of spaces (runs of up to 64).
+pub fn normalized_name_sql(column: &str, backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("lower(trim(regexp_replace({column}, '\\s+', ' ', 'g')))")
+        }
+        _ => {
+            let mut sql = format!(
+                "replace(replace(replace({column}, char(9), ' '), char(10), ' '), char(13), ' ')"
+            );
+            for _ in 0..6 {
+                sql = format!("replace({sql}, '  ', ' ')");
+            }
+            format!("lower(trim({sql}))")
+        }
+    }
+}
+
+/// SQL converting a text column to an integer where it holds one (optional sign, up to nine
+/// digits, surrounding spaces allowed) and to `NULL` otherwise — never an error on
+/// PostgreSQL, never a silent `0` on SQLite.
+pub fn integer_or_null_sql(column: &str, backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => format!(
+            "CASE WHEN {column} ~ '^\\s*-?[0-9]{{1,9}}\\s*$' THEN trim({column})::integer END"
+        ),
+        _ => {
+            let x = format!("trim({column})");
+            let digits =
+                format!("(CASE WHEN substr({x}, 1, 1) = '-' THEN substr({x}, 2) ELSE {x} END)");
+            format!(
+                "CASE WHEN {digits} <> '' AND length({digits}) <= 9 \
+                 AND {digits} NOT GLOB '*[^0-9]*' THEN CAST({x} AS INTEGER) END"
+            )
+        }
+    }
+}
+
+/// SQL for a slug as the finance service makes one (DECISIONS 11): lowercase, every run of
+/// characters other than letters and digits turned into one `-`, no leading or trailing
+/// `-`, `uncategorized` when nothing is left. SQLite has no regular expressions, so it
+/// replaces the punctuation and whitespace that occur in names (ASCII), then collapses runs.
+pub fn slug_sql(column: &str, backend: DbBackend) -> String {
+    let body = match backend {
+        DbBackend::Postgres => {
+            format!("trim(BOTH '-' FROM regexp_replace(lower({column}), '[^a-z0-9]+', '-', 'g'))")
+        }
+        _ => {
+            let mut sql = format!("lower({column})");
+            for c in [
+                " ", "_", "/", "\\", "&", ".", ",", ":", ";", "'", "\"", "(", ")", "+", "*", "!",
+                "?", "#", "@", "%", "$", "=", "|", "[", "]", "{", "}", "<", ">", "~", "^", "`",
+            ] {
+                sql = format!("replace({sql}, '{}', '-')", c.replace('\'', "''"));
+            }
+            for token in ["char(9)", "char(10)", "char(13)"] {
+                sql = format!("replace({sql}, {token}, '-')");
+            }
+            for _ in 0..6 {
+                sql = format!("replace({sql}, '--', '-')");
+            }
+            format!("trim({sql}, '-')")
+        }
+    };
+    format!("COALESCE(NULLIF({body}, ''), 'uncategorized')")
+}
+
+/// SQL for the calendar day of a `TIMESTAMP` column (`date(…)` on SQLite, where a cast to
+/// `DATE` yields a number).
+pub fn day_of_sql(column: &str, backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => format!("CAST({column} AS DATE)"),
+        _ => format!("date({column})"),
+    }
+}
+
+/// The error a `down` returns when its migration cannot be undone without losing data. The
+/// message starts with `irreversible migration`, which the chain's tests look for.
+pub fn irreversible(migration: &str, why: &str) -> DbErr {
+    DbErr::Migration(format!(
+        "irreversible migration `{migration}`: {why}. Restore a backup taken before it to go back."
+    ))
+}
+
+/// SQL for "now, in UTC" as a value in a statement (what [`utc_now`] is as a default).
+pub fn utc_now_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "timezone('utc', now())",
+        _ => "CURRENT_TIMESTAMP",
+    }
 }

@@ -44,8 +44,9 @@ fn scratch_dir(label: &str) -> std::io::Result<PathBuf> {
 }
 
 /// The last migration's name, from `status` output.
-const HEAD: &str = "m20251206_000001_core_password_reset_token";
+const HEAD: &str = "m20261101_000002_ownership_foreign_key_actions";
 
+#[allow(clippy::expect_used)] // a test helper: the panic is the test's failure
 fn exercise(dir: &Path, url: Option<&str>) {
     let up = ok(dir, url, &["up"]);
     assert!(
@@ -59,22 +60,31 @@ fn exercise(dir: &Path, url: Option<&str>) {
     );
     assert!(!status.contains("Pending"), "{status}");
 
-    ok(dir, url, &["down", "-n", "2"]);
+    ok(dir, url, &["down", "-n", "1"]);
     let status = ok(dir, url, &["status"]);
     assert!(
         status.contains(&format!("Migration '{HEAD}'... Pending")),
         "{status}"
     );
-    assert_eq!(status.matches("Pending").count(), 2, "{status}");
+    assert_eq!(status.matches("Pending").count(), 1, "{status}");
+    ok(dir, url, &["up"]);
 
-    for verb in ["refresh", "fresh"] {
-        ok(dir, url, &[verb]);
-        let status = ok(dir, url, &["status"]);
-        assert!(!status.contains("Pending"), "after {verb}: {status}");
+    // The chain holds irreversible migrations (the cleanup just below HEAD is one), so
+    // undoing all of it is refused with a message naming the migration; each migration that
+    // was rolled back before the refusal stays rolled back, and `up` re-applies it.
+    for verb in ["refresh", "reset"] {
+        let output = run(dir, url, &[verb]).expect("run lifeos-migration");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{verb} went through: {stderr}");
+        assert!(
+            stderr.contains("irreversible migration `m20261101_000001_cleanup_legacy_objects`"),
+            "{verb}: {stderr}"
+        );
+        ok(dir, url, &["up"]);
     }
-    ok(dir, url, &["reset"]);
+    ok(dir, url, &["fresh"]);
     let status = ok(dir, url, &["status"]);
-    assert!(!status.contains("Applied"), "after reset: {status}");
+    assert!(!status.contains("Pending"), "after fresh: {status}");
 }
 
 /// SQLite by default (the binary's default `sqlite://lifeos.db?mode=rwc`, no `DATABASE_URL`);

@@ -1,27 +1,20 @@
 //! `lifeos-tests` — suites that span the workspace (in `tests/`): the migration chain's
 //! guarantees and the drift between entities and migrations.
 //!
-//! This library holds what those suites share: the list of every entity and the one list of
-//! legacy tables allowed to exist without an entity.
+//! This library holds what those suites share: the list of every entity and the list of
+//! irreversible migrations.
 
 use lifeos_testkit::drift::EntityTable;
 use sea_orm::DbBackend;
 
-/// Tables history still creates at the head of the chain that a later migration removes, so
-/// they have no entity. This is the only exception to "every table has an entity"; the drift
-/// check fails if a listed table is gone or gains an entity, so the list cannot go stale.
-pub const LEGACY_TABLES: [&str; 8] = [
-    // `0001_initial` legacy habits and relationships, dropped by `20251216`.
-    "habit",
-    "habit_log",
-    "relationship_contact",
-    "relationship_interaction",
-    // `0001_initial` journal tags, never used; removed by the Part 2 cleanup (DECISIONS 3).
-    "journal_tag",
-    "journal_entry_tag",
-    // `20251205_skills_initial_schema` orphans; removed by the Part 2 cleanup (DECISIONS 3).
-    "skills_skill",
-    "skills_skill_practice_session",
+/// The migrations whose `down` refuses to run because undoing them would lose data; each says
+/// why in its doc comment. The chain's step-by-step test checks that exactly these refuse,
+/// with a clear message and without touching the schema.
+pub const IRREVERSIBLE: [&str; 4] = [
+    "m20251216_000001_drop_legacy_habits_relationships",
+    "m20251207_000003_standardize_user_roles",
+    "m20251219_000002_phase3a_new_models",
+    "m20261101_000001_cleanup_legacy_objects",
 ];
 
 /// Every entity of the workspace, described for `backend`. A table at head without an entry
@@ -35,13 +28,20 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
     use lifeos_entity as kernel;
     use lifeos_finance::entity as finance;
     use lifeos_life_graph::entity as graph;
+    use lifeos_practice_sessions::entity as practice;
     tables![
+        kernel::auth_session::Entity,
+        kernel::calendar_event::Entity,
+        kernel::calendar_event_interpretation::Entity,
+        kernel::calendar_oauth_token::Entity,
         kernel::event_record::Entity,
         kernel::insight_record::Entity,
         kernel::jwt_blocklist::Entity,
         kernel::password_reset_token::Entity,
         kernel::permission::Entity,
         kernel::platform_outbox::Entity,
+        kernel::readmodel_run::Entity,
+        kernel::readmodel_state::Entity,
         kernel::role::Entity,
         kernel::role_permission::Entity,
         kernel::session_token::Entity,
@@ -62,6 +62,8 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         finance::finance_receivable_tracker::Entity,
         finance::finance_transaction::Entity,
         finance::finance_trial_balance_setting::Entity,
+        lifeos_habits::entity::habits_habit::Entity,
+        lifeos_habits::entity::habits_habit_log::Entity,
         lifeos_health::entity::health_biometric::Entity,
         lifeos_health::entity::health_nutrition_log::Entity,
         lifeos_health::entity::health_workout::Entity,
@@ -72,6 +74,17 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         lifeos_skills::entity::skill::Entity,
         lifeos_skills::entity::skill_metric::Entity,
         lifeos_skills::entity::skill_practice_session::Entity,
+        lifeos_relationships::entity::relationships_interaction::Entity,
+        lifeos_relationships::entity::relationships_person::Entity,
+        practice::activity_definitions::Entity,
+        practice::activity_groups::Entity,
+        practice::activity_instances::Entity,
+        practice::goals::Entity,
+        practice::metric_definitions::Entity,
+        practice::metric_values::Entity,
+        practice::practice_session_goals::Entity,
+        practice::session_templates::Entity,
+        practice::split_definitions::Entity,
         graph::commitments::Entity,
         graph::document_links::Entity,
         graph::documents::Entity,

@@ -110,7 +110,9 @@ async fn up_from_empty_reaches_head_and_a_second_up_applies_nothing() {
 
 /// For every migration, in order: up, then down — the schema must be exactly what it was
 /// before the up — then up again, and on to the next. Migrations are applied one at a time
-/// in `vec![]` order.
+/// in `vec![]` order. A migration listed in [`lifeos_tests::IRREVERSIBLE`] must instead
+/// refuse its down with a clear message and leave schema and bookkeeping untouched; one not
+/// listed whose down fails fails the test, so the list cannot hide a broken down.
 #[tokio::test]
 async fn each_migration_down_restores_the_schema_before_its_up() {
     let db = TestDb::empty().await.expect("database");
@@ -131,6 +133,29 @@ async fn each_migration_down_restores_the_schema_before_its_up() {
         );
         let after_up = schema::snapshot(&db).await.expect("snapshot");
 
+        if lifeos_tests::IRREVERSIBLE.contains(&name.as_str()) {
+            let error = Migrator::down(db.conn(), Some(1))
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("`{name}` is listed as irreversible but its down ran"));
+            assert!(
+                error.to_string().contains("irreversible migration"),
+                "`{name}`: down must fail with a clear message, got: {error}"
+            );
+            let after_refusal = schema::snapshot(&db).await.expect("snapshot");
+            let diff = after_up.diff(&after_refusal);
+            assert!(
+                diff.is_empty(),
+                "`{name}`: a refused down changed the schema:\n  {}",
+                diff.join("\n  ")
+            );
+            let applied = Migrator::get_applied_migrations(db.conn())
+                .await
+                .expect("applied");
+            assert_eq!(applied.len(), index + 1, "`{name}` stays applied");
+            before = after_up;
+            continue;
+        }
         Migrator::down(db.conn(), Some(1))
             .await
             .unwrap_or_else(|e| panic!("down `{name}`: {e}"));

@@ -7,12 +7,7 @@ async fn entities_match_the_schema_at_head() {
     let db = TestDb::at_head().await.expect("database at head");
     let backend = db.get_database_backend();
     let snapshot = schema::snapshot(&db).await.expect("snapshot");
-    let differences = drift::compare(
-        &snapshot,
-        &lifeos_tests::entity_tables(backend),
-        &lifeos_tests::LEGACY_TABLES,
-        backend,
-    );
+    let differences = drift::compare(&snapshot, &lifeos_tests::entity_tables(backend), backend);
     assert!(
         differences.is_empty(),
         "entities and migrations disagree on {backend:?}:\n  {}",

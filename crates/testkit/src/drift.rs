@@ -102,16 +102,9 @@ impl EntityTable {
 }
 
 /// The differences between the entities and a snapshot of the migrated database, one line
-/// each (empty when they agree).
-///
-/// `legacy_tables` are tables history still has at this revision and a later migration
-/// removes; they need no entity, but must exist (a stale list is reported too).
-pub fn compare(
-    schema: &Schema,
-    entities: &[EntityTable],
-    legacy_tables: &[&str],
-    backend: DbBackend,
-) -> Vec<String> {
+/// each (empty when they agree). Every table needs exactly one entity and every entity its
+/// table: there is no exception list.
+pub fn compare(schema: &Schema, entities: &[EntityTable], backend: DbBackend) -> Vec<String> {
     let mut out = Vec::new();
     let mut by_name: BTreeMap<&str, &EntityTable> = BTreeMap::new();
     for entity in entities {
@@ -119,20 +112,8 @@ pub fn compare(
             out.push(format!("two entities map table `{}`", entity.name));
         }
     }
-    for legacy in legacy_tables {
-        if !schema.tables.contains_key(*legacy) {
-            out.push(format!(
-                "legacy table `{legacy}` is not in the schema any more: remove it from the list"
-            ));
-        }
-        if by_name.contains_key(legacy) {
-            out.push(format!(
-                "legacy table `{legacy}` has an entity: remove it from the list"
-            ));
-        }
-    }
     for name in schema.tables.keys() {
-        if !by_name.contains_key(name.as_str()) && !legacy_tables.contains(&name.as_str()) {
+        if !by_name.contains_key(name.as_str()) {
             out.push(format!("table `{name}` has no entity"));
         }
     }

@@ -15,7 +15,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
     pub posted_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

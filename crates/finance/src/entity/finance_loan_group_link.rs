@@ -13,9 +13,9 @@ pub struct Model {
     pub group_id: i32,
     #[sea_orm(indexed)]
     pub tracker_id: i32,
-    #[sea_orm(belongs_to, from = "group_id", to = "id")]
+    #[sea_orm(belongs_to, from = "group_id", to = "id", on_delete = "Cascade")]
     pub group: HasOne<super::finance_loan_group::Entity>,
-    #[sea_orm(belongs_to, from = "tracker_id", to = "id")]
+    #[sea_orm(belongs_to, from = "tracker_id", to = "id", on_delete = "Cascade")]
     pub tracker: HasOne<super::finance_receivable_tracker::Entity>,
 }
 

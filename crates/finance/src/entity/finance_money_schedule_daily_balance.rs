@@ -16,7 +16,7 @@ pub struct Model {
     pub as_of: Date,
     #[sea_orm(column_type = "Decimal(Some((18, 2)))")]
     pub balance: Decimal,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

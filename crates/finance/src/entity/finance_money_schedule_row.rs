@@ -19,7 +19,7 @@ pub struct Model {
     pub amount: Decimal,
     #[sea_orm(column_type = "Text", nullable)]
     pub memo: Option<String>,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(belongs_to, from = "account_id", to = "id")]
     pub account: HasOne<super::finance_account::Entity>,

@@ -14,9 +14,9 @@ pub struct Model {
     pub base_row_id: Option<i32>,
     #[sea_orm(column_type = "Decimal(Some((18, 2)))")]
     pub delta_amount: Decimal,
-    #[sea_orm(belongs_to, from = "scenario_id", to = "id")]
+    #[sea_orm(belongs_to, from = "scenario_id", to = "id", on_delete = "Cascade")]
     pub scenario: HasOne<super::finance_money_schedule_scenario::Entity>,
-    #[sea_orm(belongs_to, from = "base_row_id", to = "id")]
+    #[sea_orm(belongs_to, from = "base_row_id", to = "id", on_delete = "SetNull")]
     pub base_row: HasOne<super::finance_money_schedule_row::Entity>,
 }
 

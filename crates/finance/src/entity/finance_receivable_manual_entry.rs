@@ -16,7 +16,7 @@ pub struct Model {
     pub amount: Decimal,
     #[sea_orm(column_type = "Text", nullable)]
     pub memo: Option<String>,
-    #[sea_orm(belongs_to, from = "tracker_id", to = "id")]
+    #[sea_orm(belongs_to, from = "tracker_id", to = "id", on_delete = "Cascade")]
     pub tracker: HasOne<super::finance_receivable_tracker::Entity>,
 }
 

@@ -20,7 +20,7 @@ pub struct Model {
     pub due_date: Option<Date>,
     #[sea_orm(column_type = "Decimal(Some((5, 2)))", nullable)]
     pub interest_rate: Option<Decimal>,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

@@ -23,10 +23,33 @@ pub struct Model {
     /// Free-text category.
     #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
     pub category: Option<String>,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    /// `manual`, or how the row was inferred (e.g. from a calendar event).
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub source: String,
+    #[sea_orm(indexed)]
+    pub calendar_event_id: Option<i32>,
+    /// Inference confidence, 0.00–1.00.
+    #[sea_orm(column_type = "Decimal(Some((3, 2)))", nullable)]
+    pub confidence_score: Option<Decimal>,
+    /// `inferred`, `confirmed` or `rejected`; `NULL` for manual rows.
+    #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
+    pub inference_status: Option<String>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
-    #[sea_orm(belongs_to, from = "journal_entry_id", to = "id")]
+    #[sea_orm(
+        belongs_to,
+        from = "journal_entry_id",
+        to = "id",
+        on_delete = "SetNull"
+    )]
     pub journal_entry: HasOne<super::finance_journal_entry::Entity>,
+    #[sea_orm(
+        belongs_to,
+        from = "calendar_event_id",
+        to = "id",
+        on_delete = "SetNull"
+    )]
+    pub calendar_event: HasOne<lifeos_entity::calendar_event::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

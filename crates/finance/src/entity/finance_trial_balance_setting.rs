@@ -16,7 +16,7 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(7))")]
     pub month: String,
     pub auto_rollup: bool,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

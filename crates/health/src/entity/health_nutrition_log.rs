@@ -1,9 +1,9 @@
-//! `health_nutrition_log`: a meal and its nutrients.
+//! `health_nutrition_log`: a meal on a local calendar day.
 
 use lifeos_entity::{Timestamp, UserId};
 use sea_orm::entity::prelude::*;
 
-/// A meal and its nutrients.
+/// A logged meal.
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "health_nutrition_log")]
@@ -12,19 +12,38 @@ pub struct Model {
     pub id: i32,
     #[sea_orm(indexed)]
     pub user_id: UserId,
-    #[sea_orm(column_type = "String(StringLen::N(128))")]
-    pub meal: String,
-    #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
-    pub calories: Decimal,
+    /// The user's local calendar day.
+    pub date: Date,
+    /// `breakfast`, `lunch`, `dinner`, `snack` or `other` (`unspecified` for old rows).
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub meal_type: String,
+    #[sea_orm(column_type = "Text")]
+    pub items: String,
     #[sea_orm(column_type = "Decimal(Some((10, 2)))", nullable)]
-    pub protein: Option<Decimal>,
-    #[sea_orm(column_type = "Decimal(Some((10, 2)))", nullable)]
-    pub carbs: Option<Decimal>,
-    #[sea_orm(column_type = "Decimal(Some((10, 2)))", nullable)]
-    pub fat: Option<Decimal>,
-    pub logged_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    pub calories_est: Option<Decimal>,
+    /// 1..5.
+    pub quality_score: Option<i32>,
+    pub created_at: Timestamp,
+    /// `manual`, or how the row was inferred (e.g. from a calendar event).
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub source: String,
+    #[sea_orm(indexed)]
+    pub calendar_event_id: Option<i32>,
+    /// Inference confidence, 0.00–1.00.
+    #[sea_orm(column_type = "Decimal(Some((3, 2)))", nullable)]
+    pub confidence_score: Option<Decimal>,
+    /// `inferred`, `confirmed` or `rejected`; `NULL` for manual rows.
+    #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
+    pub inference_status: Option<String>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
+    #[sea_orm(
+        belongs_to,
+        from = "calendar_event_id",
+        to = "id",
+        on_delete = "SetNull"
+    )]
+    pub calendar_event: HasOne<lifeos_entity::calendar_event::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

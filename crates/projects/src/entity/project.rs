@@ -17,7 +17,12 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(32))")]
     pub status: String,
     pub created_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description: Option<String>,
+    pub target_date: Option<Date>,
+    /// Nullable, as history added it.
+    pub updated_at: Option<Timestamp>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

@@ -10,14 +10,23 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "user_name")]
     pub user_id: UserId,
-    #[sea_orm(column_type = "String(StringLen::N(255))")]
+    #[sea_orm(unique_key = "user_name", column_type = "String(StringLen::N(255))")]
     pub name: String,
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub level: String,
     pub created_at: Timestamp,
-    #[sea_orm(belongs_to, from = "user_id", to = "id")]
+    #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
+    pub category: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(32))", nullable)]
+    pub difficulty: Option<String>,
+    pub target_level: Option<i32>,
+    pub current_level: Option<i32>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub description: Option<String>,
+    /// A JSON list of strings.
+    pub tags: Json,
+    pub updated_at: Timestamp,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
 }
 

@@ -17,7 +17,7 @@ pub struct Model {
     #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
     pub value: Decimal,
     pub recorded_at: Timestamp,
-    #[sea_orm(belongs_to, from = "skill_id", to = "id")]
+    #[sea_orm(belongs_to, from = "skill_id", to = "id", on_delete = "Cascade")]
     pub skill: HasOne<super::skill::Entity>,
 }
 

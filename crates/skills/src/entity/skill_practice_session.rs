@@ -1,6 +1,6 @@
-//! `skill_practice_session`: a practice session of a skill.
+//! `skill_practice_session`: a practice session of a skill, recorded or inferred.
 
-use lifeos_entity::Timestamp;
+use lifeos_entity::{Timestamp, UserId};
 use sea_orm::entity::prelude::*;
 
 /// A practice session of a skill.
@@ -16,8 +16,33 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub notes: Option<String>,
     pub practiced_at: Timestamp,
-    #[sea_orm(belongs_to, from = "skill_id", to = "id")]
+    #[sea_orm(indexed)]
+    pub user_id: UserId,
+    /// 1..10.
+    pub intensity: Option<i32>,
+    pub created_at: Timestamp,
+    /// `manual`, or how the row was inferred (e.g. from a calendar event).
+    #[sea_orm(column_type = "String(StringLen::N(32))")]
+    pub source: String,
+    #[sea_orm(indexed)]
+    pub calendar_event_id: Option<i32>,
+    /// Inference confidence, 0.00–1.00.
+    #[sea_orm(column_type = "Decimal(Some((3, 2)))", nullable)]
+    pub confidence_score: Option<Decimal>,
+    /// `inferred`, `confirmed` or `rejected`; `NULL` for manual rows.
+    #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
+    pub inference_status: Option<String>,
+    #[sea_orm(belongs_to, from = "skill_id", to = "id", on_delete = "Cascade")]
     pub skill: HasOne<super::skill::Entity>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
+    pub user: HasOne<lifeos_entity::user::Entity>,
+    #[sea_orm(
+        belongs_to,
+        from = "calendar_event_id",
+        to = "id",
+        on_delete = "SetNull"
+    )]
+    pub calendar_event: HasOne<lifeos_entity::calendar_event::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

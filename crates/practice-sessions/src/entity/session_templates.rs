@@ -1,0 +1,27 @@
+//! `session_templates`: reusable practice-session layouts.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+
+/// A session template; the name is unique per root among templates not deleted.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "session_templates")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    #[sea_orm(indexed)]
+    pub root_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Sections, activities and durations.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub template_data: Json,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]
+    pub root: HasOne<super::goals::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
