@@ -1,0 +1,677 @@
+//! Data-transforming migrations, proven with rows that exist before they run: each test
+//! migrates to the revision before the migration, inserts representative and awkward rows
+//! (mixed case and stray spaces, NULLs, non-numeric moods, collisions, orphans), migrates on,
+//! and checks the transformed values. On SQLite and, when configured, PostgreSQL.
+
+use lifeos_testkit::{TestDb, migrate_to, migration_names};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+
+/// A database at the revision just before `migration`.
+async fn before(migration: &str) -> Result<TestDb, DbErr> {
+    let names = migration_names();
+    let at = names
+        .iter()
+        .position(|name| name == migration)
+        .ok_or_else(|| DbErr::Custom(format!("no migration {migration}")))?;
+    match at {
+        0 => TestDb::empty().await,
+        _ => TestDb::at(&names[at - 1]).await,
+    }
+}
+
+async fn exec(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_raw(Statement::from_string(backend, sql))
+        .await
+        .map(|_| ())
+        .map_err(|e| DbErr::Custom(format!("{sql}: {e}")))
+}
+
+/// The rows of `sql`, every column read as optional text (cast it in the query).
+async fn rows(db: &DatabaseConnection, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbErr> {
+    let backend = db.get_database_backend();
+    let result = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
+    let mut out = Vec::new();
+    for row in result {
+        let mut values = Vec::new();
+        let mut index = 0;
+        while let Ok(value) = row.try_get_by_index::<Option<String>>(index) {
+            values.push(value);
+            index += 1;
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn s(value: &str) -> Option<String> {
+    Some(value.to_owned())
+}
+
+const USER: &str =
+    "INSERT INTO \"user\" (id, email, password_hash) VALUES (1, 'a@x', 'h'), (2, 'b@x', 'h')";
+
+#[tokio::test]
+async fn account_types_and_normalized_names_are_derived() -> Result<(), DbErr> {
+    let db = before("m20251206_000002_finance_account_type_classification").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account_category (id, code, name, normal_balance) VALUES \
+         (1, 'Liabilities', 'Liabilities', 'credit'), (2, 'INCOME', 'Income', 'credit'), \
+         (3, 'misc', 'Misc', 'debit')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account (id, user_id, category_id, name) VALUES \
+         (1, 1, 1, '  Credit   CARD '), (2, 1, 2, 'Salary'), (3, 2, 3, 'Main Checking')",
+    )
+    .await?;
+    migrate_to(&db, "m20251206_000002_finance_account_type_classification").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT normalized_name, account_type FROM finance_account ORDER BY id"
+        )
+        .await?,
+        [
+            [s("credit card"), s("liability")],
+            [s("salary"), s("income")],
+            [s("main checking"), s("asset")],
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn skill_sessions_get_their_owner_and_duplicate_names_are_kept_apart() -> Result<(), DbErr> {
+    let db = before("m20251208_000001_skills_enhancements").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO skill (id, user_id, name, created_at) VALUES \
+         (1, 1, 'Guitar', '2024-01-01 10:00:00'), (2, 1, 'Guitar', '2024-01-02 10:00:00'), \
+         (3, 2, 'Guitar', '2024-01-03 10:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO skill_practice_session (skill_id, duration_minutes, practiced_at) VALUES \
+         (2, 30, '2024-02-01 08:00:00'), (3, 15, '2024-02-02 08:00:00')",
+    )
+    .await?;
+    migrate_to(&db, "m20251208_000001_skills_enhancements").await?;
+    assert_eq!(
+        rows(&db, "SELECT name FROM skill ORDER BY id").await?,
+        [[s("Guitar")], [s("Guitar (#2)")], [s("Guitar")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(user_id AS TEXT), CAST(created_at = practiced_at AS TEXT) \
+             FROM skill_practice_session ORDER BY id"
+        )
+        .await?
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect::<Vec<_>>(),
+        [s("1"), s("2")]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn journal_moods_become_integers_or_null_and_days_come_from_creation() -> Result<(), DbErr> {
+    let db = before("m20251211_000001_journal_enhancements").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry (id, user_id, content, mood, created_at) VALUES \
+         (1, 1, 'hello', ' 7 ', '2024-03-05 23:10:00'), \
+         (2, 1, NULL, 'happy', '2024-03-06 09:00:00'), \
+         (3, 1, 'low', '-3', '2024-03-07 09:00:00'), \
+         (4, 1, 'none', NULL, '2024-03-08 09:00:00')",
+    )
+    .await?;
+    migrate_to(&db, "m20251211_000001_journal_enhancements").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT body, CAST(mood_int AS TEXT), CAST(entry_date AS TEXT) FROM journal_entry ORDER BY id"
+        )
+        .await?,
+        [
+            [s("hello"), s("7"), s("2024-03-05")],
+            [s(""), None, s("2024-03-06")],
+            [s("low"), s("-3"), s("2024-03-07")],
+            [s("none"), None, s("2024-03-08")],
+        ]
+    );
+    // Written between the two migrations: text mood, no bridge value.
+    exec(
+        &db,
+        "INSERT INTO journal_entry (id, user_id, mood, body) VALUES (5, 1, 'sad', 'x'), (6, 1, '12', 'y')",
+    )
+    .await?;
+    migrate_to(&db, "m20251219_000002_phase3a_new_models").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(mood AS TEXT) FROM journal_entry ORDER BY id"
+        )
+        .await?,
+        [[s("7")], [None], [s("-3")], [None], [None], [s("12")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn health_rows_keep_their_day_and_calories() -> Result<(), DbErr> {
+    let db = before("m20251212_000001_health_rework").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO health_biometric (user_id, metric, value, recorded_at) VALUES \
+         (1, 'weight', 80.5, '2024-01-02 08:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO health_workout (user_id, activity, duration_minutes, calories, performed_at) \
+         VALUES (1, 'Running', 30, 300, '2024-01-03 18:00:00')",
+    )
+    .await?;
+    migrate_to(&db, "m20251212_000001_health_rework").await?;
+    assert_eq!(
+        rows(&db, "SELECT CAST(date AS TEXT) FROM health_biometric").await?,
+        [[s("2024-01-02")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(date AS TEXT), CAST(CAST(calories_est AS INTEGER) AS TEXT) FROM health_workout"
+        )
+        .await?,
+        [[s("2024-01-03"), s("300")]]
+    );
+    // phase3a fills the workout type from the legacy activity.
+    migrate_to(&db, "m20251219_000002_phase3a_new_models").await?;
+    assert_eq!(
+        rows(&db, "SELECT workout_type, intensity FROM health_workout").await?,
+        [[s("Running"), s("unknown")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn legacy_habits_and_contacts_are_carried_over_before_the_drop() -> Result<(), DbErr> {
+    let db = before("m20251216_000001_drop_legacy_habits_relationships").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO habits_habit (id, user_id, name) VALUES (1, 1, 'Run')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO habit (id, user_id, name, cadence, target, created_at) VALUES \
+         (1, 1, 'Run', 'weekly', 3, '2024-01-01 00:00:00'), \
+         (2, 2, 'Read', 'daily', 1, '2024-01-01 00:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO habit_log (habit_id, logged_date, value) VALUES \
+         (1, '2024-01-05', 1), (1, '2024-01-06', 2), (2, '2024-01-05', 1)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO relationship_contact (id, user_id, name, email, phone, closeness) VALUES \
+         (1, 1, 'Ann', 'ann@x', NULL, 5), (2, 1, 'Bob', NULL, NULL, 0)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO relationship_interaction (contact_id, occurred_at, notes, sentiment) VALUES \
+         (1, '2024-02-03 12:00:00', 'lunch', 'good')",
+    )
+    .await?;
+    migrate_to(&db, "m20251216_000001_drop_legacy_habits_relationships").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(user_id AS TEXT), name, schedule_type, CAST(target_count AS TEXT) \
+             FROM habits_habit ORDER BY id"
+        )
+        .await?,
+        [
+            [s("1"), s("Run"), s("daily"), None],
+            [s("1"), s("Run (legacy #1)"), s("weekly"), s("3")],
+            [s("2"), s("Read"), s("daily"), s("1")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT h.name, CAST(l.logged_date AS TEXT), CAST(l.user_id AS TEXT) \
+             FROM habits_habit_log AS l JOIN habits_habit AS h ON h.id = l.habit_id \
+             ORDER BY h.name, l.logged_date"
+        )
+        .await?,
+        [
+            [s("Read"), s("2024-01-05"), s("2")],
+            [s("Run (legacy #1)"), s("2024-01-05"), s("1")],
+            [s("Run (legacy #1)"), s("2024-01-06"), s("1")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT name, CAST(importance_level AS TEXT), notes FROM relationships_person ORDER BY name"
+        )
+        .await?,
+        [
+            [s("Ann"), s("5"), s("email: ann@x")],
+            [s("Bob"), s("0"), None],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT p.name, CAST(i.date AS TEXT), i.notes, i.sentiment FROM relationships_interaction AS i \
+             JOIN relationships_person AS p ON p.id = i.person_id"
+        )
+        .await?,
+        [[s("Ann"), s("2024-02-03"), s("lunch"), s("good")]]
+    );
+    // New rows still get fresh ids after the explicit ones.
+    exec(
+        &db,
+        "INSERT INTO habits_habit (user_id, name) VALUES (2, 'Swim')",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn categories_get_slugs_base_types_and_system_flags() -> Result<(), DbErr> {
+    let db = before("m20251206_000003_finance_account_categories_update").await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account_category (code, name, normal_balance) VALUES \
+         ('INCOME', ' Salary & Wages ', 'credit'), ('X1', 'Credit_Cards', 'credit'), \
+         ('X2', 'Cash', 'debit'), ('X3', '!!!', 'debit')",
+    )
+    .await?;
+    migrate_to(&db, "m20251206_000003_finance_account_categories_update").await?;
+    let system = "CASE WHEN is_system THEN 'yes' ELSE 'no' END";
+    assert_eq!(
+        rows(
+            &db,
+            &format!("SELECT slug, base_type, {system} FROM finance_account_category ORDER BY id")
+        )
+        .await?,
+        [
+            [s("salary-wages"), s("income"), s("yes")],
+            [s("credit-cards"), s("liability"), s("yes")],
+            [s("cash"), s("asset"), s("yes")],
+            [s("uncategorized"), s("asset"), s("yes")],
+        ]
+    );
+    // A user category inserted without the flag is not a system one.
+    exec(
+        &db,
+        "INSERT INTO \"user\" (id, email, password_hash) VALUES (1, 'a@x', 'h')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account_category (code, name, user_id, slug) VALUES ('U1', 'Mine', 1, 'mine')",
+    )
+    .await?;
+    assert_eq!(
+        rows(
+            &db,
+            &format!("SELECT {system} FROM finance_account_category WHERE code = 'U1'")
+        )
+        .await?,
+        [[s("no")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_user_gets_the_domain_write_roles_once() -> Result<(), DbErr> {
+    let db = before("m20251207_000003_standardize_user_roles").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO role (id, name) VALUES (100, 'health:write')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO user_role (user_id, role_id) VALUES (1, 100)",
+    )
+    .await?;
+    migrate_to(&db, "m20251207_000003_standardize_user_roles").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(u.user_id AS TEXT), CAST(COUNT(*) AS TEXT) FROM user_role AS u \
+             JOIN role AS r ON r.id = u.role_id WHERE r.name LIKE '%:write' \
+             GROUP BY u.user_id ORDER BY u.user_id"
+        )
+        .await?,
+        [[s("1"), s("7")], [s("2"), s("7")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM role WHERE name LIKE '%:write'"
+        )
+        .await?,
+        [[s("7")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn phase3a_rounds_scores_and_gives_tasks_their_owner() -> Result<(), DbErr> {
+    let db = before("m20251219_000002_phase3a_new_models").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO calendar_event (id, user_id, title, start_time) VALUES (1, 2, 'Gym', '2024-01-01 07:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO calendar_event_interpretation (calendar_event_id, user_id, domain, record_type, confidence_score) \
+         VALUES (1, 2, 'health', 'workout', 0.876)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO project (id, user_id, name) VALUES (1, 2, 'House')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO project_task (id, project_id, title) VALUES (1, 1, 'Paint')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO project_task_log (task_id, note) VALUES (1, 'started')",
+    )
+    .await?;
+    migrate_to(&db, "m20251219_000002_phase3a_new_models").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(CAST(confidence_score * 100 AS INTEGER) AS TEXT), CAST(classification_data AS TEXT), \
+             CAST(tags AS TEXT) FROM calendar_event_interpretation, calendar_event"
+        )
+        .await?,
+        [[s("88"), s("{}"), s("[]")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(t.user_id AS TEXT), CAST(l.user_id AS TEXT) FROM project_task AS t \
+             JOIN project_task_log AS l ON l.task_id = t.id"
+        )
+        .await?,
+        [[s("2"), s("2")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn practice_rows_get_their_true_root() -> Result<(), DbErr> {
+    let db = before("m20260101_000002_practice_sessions_database_improvements").await?;
+    exec(&db, USER).await?;
+    let id = |n: u8| format!("'00000000-0000-7000-8000-0000000000{n:02x}'");
+    let (r, l, st, p, i, q) = (id(1), id(2), id(3), id(4), id(5), id(6));
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO goals (id, user_id, type, name, parent_id, root_id, created_at) VALUES \
+             ({r}, 1, 'UltimateGoal', 'Music', NULL, NULL, '2024-01-01 00:00:00'), \
+             ({l}, 1, 'LongTermGoal', 'Piano', {r}, NULL, '2024-01-01 00:00:00'), \
+             ({st}, 1, 'ShortTermGoal', 'Scales', {l}, NULL, '2024-01-01 00:00:00'), \
+             ({p}, 1, 'PracticeSession', 'Monday', NULL, {r}, '2024-01-02 00:00:00'), \
+             ({i}, 1, 'ImmediateGoal', 'C major', {p}, NULL, '2024-01-02 00:00:00'), \
+             ({q}, 1, 'PracticeSession', 'Orphan', NULL, NULL, '2024-01-03 00:00:00')"
+        ),
+    )
+    .await?;
+    let (ad, g1, g2, md, ai, mv) = (id(10), id(11), id(12), id(13), id(14), id(15));
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO activity_groups (id, root_id, name, created_at) VALUES \
+             ({g1}, {r}, 'Core', '2024-01-01 00:00:00'), ({g2}, {r}, 'Core', '2024-01-02 00:00:00')"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO activity_definitions (id, root_id, name) VALUES ({ad}, {r}, 'Scales')"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO metric_definitions (id, activity_id, name, unit) VALUES ({md}, {ad}, 'Tempo', 'bpm')"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO activity_instances (id, practice_session_id, activity_definition_id, created_at, duration_seconds) \
+             VALUES ({ai}, {p}, {ad}, '2024-01-02 10:00:00', -5)"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO metric_values (id, activity_instance_id, metric_definition_id, value) VALUES ({mv}, {ai}, {md}, -2.5)"
+        ),
+    )
+    .await?;
+    migrate_to(
+        &db,
+        "m20260101_000002_practice_sessions_database_improvements",
+    )
+    .await?;
+    let roots = rows(
+        &db,
+        "SELECT name, CAST(root_id AS TEXT) FROM goals ORDER BY created_at, name",
+    )
+    .await?;
+    let root = |name: &str| {
+        roots
+            .iter()
+            .find(|row| row[0].as_deref() == Some(name))
+            .and_then(|row| row[1].clone())
+    };
+    let music = root("Music");
+    assert!(music.is_some());
+    for goal in ["Piano", "Scales", "Monday", "C major"] {
+        assert_eq!(root(goal), music, "root of {goal}");
+    }
+    assert_eq!(
+        root("Orphan").map(|id| id.replace('-', "")),
+        Some("00000000000070008000000000000006".to_owned()),
+        "a parentless session without a root is its own root"
+    );
+    for table in ["activity_instances", "metric_values", "metric_definitions"] {
+        assert_eq!(
+            rows(&db, &format!("SELECT CAST(root_id AS TEXT) FROM {table}")).await?,
+            [[music.clone()]],
+            "root of {table}"
+        );
+    }
+    assert_eq!(
+        rows(&db, "SELECT name FROM activity_groups ORDER BY created_at").await?,
+        [[s("Core")], [s("Core (2)")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(duration_seconds AS TEXT), CAST(created_at = updated_at AS TEXT) FROM activity_instances"
+        )
+        .await?[0][0],
+        None,
+        "a negative duration is dropped"
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(CAST(v.value * 10 AS INTEGER) AS TEXT) FROM metric_values AS v \
+             JOIN activity_instances AS i ON i.created_at = v.created_at"
+        )
+        .await?,
+        [[s("-25")]],
+        "values keep their sign and take their instance's time"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn practice_constraints_refuse_rows_they_cannot_repair() -> Result<(), DbErr> {
+    let db = before("m20260101_000002_practice_sessions_database_improvements").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO goals (id, user_id, type, name, deadline, created_at) VALUES \
+         ('00000000-0000-7000-8000-000000000001', 1, 'UltimateGoal', 'Late', \
+          '2023-01-01 00:00:00', '2024-01-01 00:00:00')",
+    )
+    .await?;
+    let error = migrate_to(
+        &db,
+        "m20260101_000002_practice_sessions_database_improvements",
+    )
+    .await
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(error.contains("chk_goals_deadline_future"), "{error}");
+    assert_eq!(
+        rows(&db, "SELECT CAST(root_id AS TEXT) FROM goals").await?,
+        [[None]],
+        "nothing of the failed migration stays"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_cleanup_moves_legacy_values_before_dropping_them() -> Result<(), DbErr> {
+    let db = before("m20261101_000001_cleanup_legacy_objects").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry (id, user_id, body, tags, content) VALUES \
+         (1, 1, 'b', '[\"home\"]', 'old'), (2, 1, '', '[]', 'only legacy')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO journal_tag (id, name) VALUES (1, 'work'), (2, 'home')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry_tag (entry_id, tag_id) VALUES (1, 1), (1, 2), (2, 1)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO health_biometric (user_id, metric, value, notes) VALUES \
+         (1, 'Weight', 80.5, NULL), (1, 'steps', 10000, 'walked')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO health_nutrition_log (user_id, meal_type, items, calories, protein, fat) VALUES \
+         (1, 'lunch', 'salad', 450, 30, NULL)",
+    )
+    .await?;
+    exec(&db, "INSERT INTO skill (user_id, name) VALUES (1, 'Chess')").await?;
+    exec(
+        &db,
+        "INSERT INTO skills_skill (id, user_id, name) VALUES (1, 1, 'Chess'), (2, 1, 'Go')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO skills_skill_practice_session (user_id, skill_id, duration_minutes) VALUES (1, 1, 20), (1, 2, 40)",
+    )
+    .await?;
+    migrate_to(&db, "m20261101_000001_cleanup_legacy_objects").await?;
+    let tags = rows(
+        &db,
+        "SELECT CAST(tags AS TEXT), body FROM journal_entry ORDER BY id",
+    )
+    .await?;
+    let compact: Vec<Vec<Option<String>>> = tags
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|v| v.map(|t| t.replace(' ', "")))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        compact,
+        [
+            [s("[\"home\",\"work\"]"), s("b")],
+            [s("[\"work\"]"), s("onlylegacy")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(CAST(weight * 10 AS INTEGER) AS TEXT), notes FROM health_biometric ORDER BY id"
+        )
+        .await?[0],
+        [s("805"), None]
+    );
+    let steps = rows(
+        &db,
+        "SELECT notes FROM health_biometric WHERE weight IS NULL",
+    )
+    .await?;
+    let note = steps[0][0].clone().unwrap_or_default();
+    assert!(note.starts_with("walked; steps: 10000"), "{note}");
+    let meal = rows(
+        &db,
+        "SELECT items, CAST(CAST(calories_est AS INTEGER) AS TEXT) FROM health_nutrition_log",
+    )
+    .await?;
+    let items = meal[0][0].clone().unwrap_or_default();
+    assert!(items.starts_with("salad (protein 30"), "{items}");
+    assert!(!items.contains("fat"), "{items}");
+    assert_eq!(meal[0][1], s("450"));
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT k.name, CAST(p.duration_minutes AS TEXT) FROM skill_practice_session AS p \
+             JOIN skill AS k ON k.id = p.skill_id ORDER BY k.name"
+        )
+        .await?,
+        [[s("Chess"), s("20")], [s("Go"), s("40")]]
+    );
+    Ok(())
+}
