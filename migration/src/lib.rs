@@ -1,15 +1,17 @@
 //! The whole LifeOS schema history as one sea-orm-migration chain.
 //!
 //! Part 1 is history, in its effective order (DECISIONS 1): LifeOS `20240522_core_initial`,
-//! the Life Graph migrations 001–004 (preceded by the `documents` table they enhance), then
-//! the rest of the LifeOS chain. Part 2 (dated 2026-11 on) is this project's own evolution.
+//! the Life Graph migrations 001–004 (preceded by the `documents` table they enhance), the
+//! rest of the LifeOS chain, then the practice-session schema and its 2026-01-01
+//! improvements. Part 2 (dated 2026-11 on) is this project's own evolution.
 //!
 //! Rules every migration here follows, and the `lifeos-tests` suite checks:
 //! - it is frozen once landed: change the schema by adding a migration, never by editing one;
 //! - it runs in one transaction on both backends (`use_transaction() -> Some(true)`);
 //! - its `down` undoes exactly its `up`; one that cannot says so and fails with a clear error;
 //! - it uses its own identifiers, never the entities, so editing an entity cannot rewrite it;
-//! - SQLite changes that `ALTER TABLE` cannot express go through [`support::SqliteRebuild`].
+//! - changes to existing tables go through [`support::TableChange`] (one description, both
+//!   backends; SQLite rebuilds through [`support::SqliteRebuild`] what it cannot `ALTER`).
 //!
 //! Run it with [`Migrator`] (`Migrator::up(&db, None)`), the `lifeos-migration` binary, or
 //! `sea-orm-cli migrate`. To add a migration: `sea-orm-cli migrate generate <domain>_<what>`

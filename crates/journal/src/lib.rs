@@ -1,6 +1,7 @@
 //! `lifeos-journal` — the LifeOS journal domain.
 //!
-//! Tables: `journal_entry`. (`journal_tag` and `journal_entry_tag` are legacy tables without entities; a Part 2 migration removes them.)
+//! Tables: `journal_entry` (its legacy tags tables were merged into `tags` and removed by the
+//! Part 2 cleanup).
 //!
 //! Entities live in [`entity`], one module per table, and match the head of the
 //! `lifeos-migration` chain (the `lifeos-tests` drift check compares them). Services arrive
