@@ -675,3 +675,82 @@ async fn the_cleanup_moves_legacy_values_before_dropping_them() -> Result<(), Db
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn projects_init_dates_existing_rows_by_their_own_times() -> Result<(), DbErr> {
+    let db = before("m20251215_000001_projects_init").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO project (id, user_id, name, created_at) VALUES (1, 1, 'House', '2024-01-01 09:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO project_task (id, project_id, title, created_at) VALUES (1, 1, 'Paint', '2024-01-02 09:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO project_task_log (task_id, note, logged_at) VALUES (1, 'done', '2024-01-03 09:00:00')",
+    )
+    .await?;
+    migrate_to(&db, "m20251215_000001_projects_init").await?;
+    let same = |table: &str, column: &str, source: &str| {
+        format!(
+            "SELECT CASE WHEN {column} = {source} THEN 'same' ELSE 'different' END FROM {table}"
+        )
+    };
+    assert_eq!(
+        rows(&db, &same("project", "updated_at", "created_at")).await?,
+        [[s("same")]]
+    );
+    assert_eq!(
+        rows(&db, &same("project_task", "updated_at", "created_at")).await?,
+        [[s("same")]]
+    );
+    assert_eq!(
+        rows(&db, &same("project_task_log", "created_at", "logged_at")).await?,
+        [[s("same")]]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn ownership_keys_give_sessions_an_owner_and_delete_what_a_user_owns() -> Result<(), DbErr> {
+    let db = before("m20261101_000002_ownership_foreign_key_actions").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO skill (id, user_id, name) VALUES (1, 1, 'Chess'), (2, 2, 'Go')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO skill_practice_session (skill_id, user_id, duration_minutes) VALUES (1, NULL, 10), (2, 2, 20)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry (user_id, body) VALUES (1, 'a'), (2, 'b')",
+    )
+    .await?;
+    migrate_to(&db, "m20261101_000002_ownership_foreign_key_actions").await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(user_id AS TEXT) FROM skill_practice_session ORDER BY id"
+        )
+        .await?,
+        [[s("1")], [s("2")]]
+    );
+    exec(&db, "DELETE FROM \"user\" WHERE id = 1").await?;
+    for table in ["skill", "skill_practice_session", "journal_entry"] {
+        assert_eq!(
+            rows(&db, &format!("SELECT CAST(user_id AS TEXT) FROM {table}")).await?,
+            [[s("2")]],
+            "rows of {table} after deleting user 1"
+        );
+    }
+    Ok(())
+}
