@@ -23,242 +23,162 @@ use std::collections::BTreeMap;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::support::{TableChange, exec};
+use crate::support::{TableChange, exec, fk};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 use ForeignKeyAction::{Cascade, NoAction, SetNull};
 
-/// (table, column, referenced table, action at head, action before).
-const KEYS: [(&str, &str, &str, ForeignKeyAction, ForeignKeyAction); 54] = [
-    ("auth_session", "user_id", "user", Cascade, NoAction),
-    ("calendar_oauth_token", "user_id", "user", Cascade, NoAction),
-    ("event_record", "user_id", "user", Cascade, NoAction),
-    ("finance_account", "user_id", "user", Cascade, NoAction),
+/// (table, column, referenced table, action at head). Before this migration every one of these
+/// keys had no action (`NO ACTION`), which `down` restores.
+const KEYS: [(&str, &str, &str, ForeignKeyAction); 54] = [
+    ("auth_session", "user_id", "user", Cascade),
+    ("calendar_oauth_token", "user_id", "user", Cascade),
+    ("event_record", "user_id", "user", Cascade),
+    ("finance_account", "user_id", "user", Cascade),
     (
         "finance_account",
         "category_id",
         "finance_account_category",
         SetNull,
-        NoAction,
     ),
-    (
-        "finance_account_category",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
-    (
-        "finance_journal_entry",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
+    ("finance_account_category", "user_id", "user", Cascade),
+    ("finance_journal_entry", "user_id", "user", Cascade),
     (
         "finance_journal_line",
         "entry_id",
         "finance_journal_entry",
         Cascade,
-        NoAction,
     ),
-    ("finance_loan_group", "user_id", "user", Cascade, NoAction),
+    ("finance_loan_group", "user_id", "user", Cascade),
     (
         "finance_loan_group_link",
         "group_id",
         "finance_loan_group",
         Cascade,
-        NoAction,
     ),
     (
         "finance_loan_group_link",
         "tracker_id",
         "finance_receivable_tracker",
         Cascade,
-        NoAction,
     ),
     (
         "finance_money_schedule_daily_balance",
         "user_id",
         "user",
         Cascade,
-        NoAction,
     ),
-    (
-        "finance_money_schedule_row",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
+    ("finance_money_schedule_row", "user_id", "user", Cascade),
     (
         "finance_money_schedule_scenario",
         "user_id",
         "user",
         Cascade,
-        NoAction,
     ),
     (
         "finance_money_schedule_scenario_row",
         "scenario_id",
         "finance_money_schedule_scenario",
         Cascade,
-        NoAction,
     ),
     (
         "finance_money_schedule_scenario_row",
         "base_row_id",
         "finance_money_schedule_row",
         SetNull,
-        NoAction,
     ),
     (
         "finance_receivable_manual_entry",
         "tracker_id",
         "finance_receivable_tracker",
         Cascade,
-        NoAction,
     ),
-    (
-        "finance_receivable_tracker",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
-    ("finance_transaction", "user_id", "user", Cascade, NoAction),
+    ("finance_receivable_tracker", "user_id", "user", Cascade),
+    ("finance_transaction", "user_id", "user", Cascade),
     (
         "finance_transaction",
         "journal_entry_id",
         "finance_journal_entry",
         SetNull,
-        NoAction,
     ),
-    (
-        "finance_trial_balance_setting",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
-    ("habits_habit", "user_id", "user", Cascade, NoAction),
-    ("habits_habit_log", "user_id", "user", Cascade, NoAction),
-    ("health_biometric", "user_id", "user", Cascade, NoAction),
-    ("health_nutrition_log", "user_id", "user", Cascade, NoAction),
-    ("health_workout", "user_id", "user", Cascade, NoAction),
-    ("insight_record", "user_id", "user", Cascade, NoAction),
-    ("journal_entry", "user_id", "user", Cascade, NoAction),
-    ("jwt_blocklist", "created_by", "user", SetNull, NoAction),
-    ("password_reset_token", "user_id", "user", Cascade, NoAction),
-    ("platform_outbox", "user_id", "user", Cascade, NoAction),
-    ("project", "user_id", "user", Cascade, NoAction),
-    ("project_task", "user_id", "user", Cascade, NoAction),
-    ("project_task", "project_id", "project", Cascade, NoAction),
-    ("project_task_log", "user_id", "user", Cascade, NoAction),
-    (
-        "project_task_log",
-        "task_id",
-        "project_task",
-        Cascade,
-        NoAction,
-    ),
-    (
-        "relationships_interaction",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
-    ("relationships_person", "user_id", "user", Cascade, NoAction),
-    ("role_permission", "role_id", "role", Cascade, NoAction),
-    (
-        "role_permission",
-        "permission_id",
-        "permission",
-        Cascade,
-        NoAction,
-    ),
-    ("session_token", "user_id", "user", Cascade, NoAction),
-    ("skill", "user_id", "user", Cascade, NoAction),
-    ("skill_metric", "skill_id", "skill", Cascade, NoAction),
-    (
-        "skill_practice_session",
-        "user_id",
-        "user",
-        Cascade,
-        NoAction,
-    ),
-    (
-        "skill_practice_session",
-        "skill_id",
-        "skill",
-        Cascade,
-        NoAction,
-    ),
-    ("user_preference", "user_id", "user", Cascade, NoAction),
-    ("user_role", "user_id", "user", Cascade, NoAction),
-    ("user_role", "role_id", "role", Cascade, NoAction),
-    ("activity_groups", "root_id", "goals", Cascade, NoAction),
-    (
-        "activity_definitions",
-        "root_id",
-        "goals",
-        Cascade,
-        NoAction,
-    ),
+    ("finance_trial_balance_setting", "user_id", "user", Cascade),
+    ("habits_habit", "user_id", "user", Cascade),
+    ("habits_habit_log", "user_id", "user", Cascade),
+    ("health_biometric", "user_id", "user", Cascade),
+    ("health_nutrition_log", "user_id", "user", Cascade),
+    ("health_workout", "user_id", "user", Cascade),
+    ("insight_record", "user_id", "user", Cascade),
+    ("journal_entry", "user_id", "user", Cascade),
+    ("jwt_blocklist", "created_by", "user", SetNull),
+    ("password_reset_token", "user_id", "user", Cascade),
+    ("platform_outbox", "user_id", "user", Cascade),
+    ("project", "user_id", "user", Cascade),
+    ("project_task", "user_id", "user", Cascade),
+    ("project_task", "project_id", "project", Cascade),
+    ("project_task_log", "user_id", "user", Cascade),
+    ("project_task_log", "task_id", "project_task", Cascade),
+    ("relationships_interaction", "user_id", "user", Cascade),
+    ("relationships_person", "user_id", "user", Cascade),
+    ("role_permission", "role_id", "role", Cascade),
+    ("role_permission", "permission_id", "permission", Cascade),
+    ("session_token", "user_id", "user", Cascade),
+    ("skill", "user_id", "user", Cascade),
+    ("skill_metric", "skill_id", "skill", Cascade),
+    ("skill_practice_session", "user_id", "user", Cascade),
+    ("skill_practice_session", "skill_id", "skill", Cascade),
+    ("user_preference", "user_id", "user", Cascade),
+    ("user_role", "user_id", "user", Cascade),
+    ("user_role", "role_id", "role", Cascade),
+    ("activity_groups", "root_id", "goals", Cascade),
+    ("activity_definitions", "root_id", "goals", Cascade),
     (
         "activity_definitions",
         "group_id",
         "activity_groups",
         SetNull,
-        NoAction,
     ),
     (
         "metric_definitions",
         "activity_id",
         "activity_definitions",
         Cascade,
-        NoAction,
     ),
     (
         "split_definitions",
         "activity_id",
         "activity_definitions",
         Cascade,
-        NoAction,
     ),
-    ("session_templates", "root_id", "goals", Cascade, NoAction),
+    ("session_templates", "root_id", "goals", Cascade),
 ];
 
-fn key(
-    table: &str,
-    column: &str,
-    target: &str,
-    action: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(Alias::new(table), Alias::new(column))
-        .to(Alias::new(target), Alias::new("id"))
-        .on_delete(action)
-        .take()
-}
-
-/// The change of every table, with each key at head (`head`) or as before.
-fn changes(head: bool) -> BTreeMap<&'static str, TableChange> {
+/// Gives every key its action at head (`head`) or back `NO ACTION`, and
+/// `skill_practice_session.user_id` its nullability, one table change per table.
+async fn apply(manager: &SchemaManager<'_>, head: bool) -> Result<(), DbErr> {
     let mut changes: BTreeMap<&str, TableChange> = BTreeMap::new();
-    for (table, column, target, now, before) in KEYS {
+    for (table, column, target, action) in KEYS {
         let change = changes
             .remove(table)
             .unwrap_or_else(|| TableChange::new(table));
-        let action = if head { now } else { before };
+        let action = if head { action } else { NoAction };
         changes.insert(
             table,
-            change.foreign_key(key(table, column, target, action)),
+            change.foreign_key(fk(table, column, target).on_delete(action).take()),
         );
     }
-    changes
+    for (table, mut change) in changes {
+        if table == "skill_practice_session" {
+            change = change.modify(if head {
+                integer("user_id")
+            } else {
+                integer_null("user_id")
+            });
+        }
+        change.run(manager).await?;
+    }
+    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -271,23 +191,11 @@ impl MigrationTrait for Migration {
              WHERE user_id IS NULL",
         )
         .await?;
-        for (table, mut change) in changes(true) {
-            if table == "skill_practice_session" {
-                change = change.modify(integer("user_id"));
-            }
-            change.run(manager).await?;
-        }
-        Ok(())
+        apply(manager, true).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (table, mut change) in changes(false) {
-            if table == "skill_practice_session" {
-                change = change.modify(integer_null("user_id"));
-            }
-            change.run(manager).await?;
-        }
-        Ok(())
+        apply(manager, false).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

@@ -229,34 +229,13 @@ fn balanced(text: &str, open: usize) -> Option<(&str, usize)> {
     None
 }
 
-/// Splits on commas that are not nested in parentheses or quotes.
+/// Splits on commas that are not nested in parentheses or quotes (the migration crate's
+/// splitter), each part normalized.
 fn split_top_level(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut current = String::new();
-    for c in text.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push(normalize_sql(&current));
-                    current.clear();
-                    continue;
-                }
-                _ => {}
-            },
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        parts.push(normalize_sql(&current));
-    }
-    parts
+    lifeos_migration::support::split_top_level(text)
+        .iter()
+        .map(|part| normalize_sql(part))
+        .collect()
 }
 
 /// Parses the key list, access method and predicate out of a `CREATE INDEX` statement

@@ -147,17 +147,13 @@ impl TableChange {
                     let quoted = quote(&name);
                     let mut clauses = Vec::new();
                     if let Some(column_type) = column.get_column_type() {
-                        let typed = Table::alter()
-                            .table(Alias::new("t"))
-                            .modify_column(ColumnDef::new_with_type(
+                        let type_sql = postgres_clause(
+                            ColumnDef::new_with_type(
                                 Alias::new(name.as_str()),
                                 column_type.clone(),
-                            ))
-                            .to_string(PostgresQueryBuilder);
-                        let type_sql = typed
-                            .split_once(" TYPE ")
-                            .map(|(_, rest)| rest.to_owned())
-                            .unwrap_or_default();
+                            ),
+                            " TYPE ",
+                        )?;
                         let mut clause = format!("ALTER COLUMN {quoted} TYPE {type_sql}");
                         if let Some(expression) = &using {
                             clause.push_str(&format!(" USING {expression}"));
@@ -167,18 +163,12 @@ impl TableChange {
                     let spec = column.get_column_spec();
                     match &spec.default {
                         Some(default) => {
-                            let rendered = Table::alter()
-                                .table(Alias::new("t"))
-                                .modify_column(
-                                    ColumnDef::new(Alias::new(name.as_str()))
-                                        .default(default.clone())
-                                        .take(),
-                                )
-                                .to_string(PostgresQueryBuilder);
-                            let default_sql = rendered
-                                .split_once(" SET DEFAULT ")
-                                .map(|(_, rest)| rest.to_owned())
-                                .unwrap_or_default();
+                            let default_sql = postgres_clause(
+                                ColumnDef::new(Alias::new(name.as_str()))
+                                    .default(default.clone())
+                                    .take(),
+                                " SET DEFAULT ",
+                            )?;
                             clauses
                                 .push(format!("ALTER COLUMN {quoted} SET DEFAULT {default_sql}"));
                         }
@@ -282,7 +272,7 @@ impl TableChange {
                 Step::ForeignKey(foreign_key) => {
                     let columns = foreign_key.get_foreign_key().get_columns();
                     parts.retain(|part| foreign_key_columns(part) != Some(columns.clone()));
-                    parts.push(render_foreign_key(&foreign_key));
+                    parts.push(render_foreign_key(&foreign_key)?);
                 }
                 Step::DropForeignKey(column) => {
                     parts.retain(|part| foreign_key_columns(part) != Some(vec![column.clone()]));
@@ -359,8 +349,20 @@ fn render_column(column: &ColumnDef) -> String {
     inner(&sql)
 }
 
+/// What sea-query renders after `marker` in `ALTER TABLE t ALTER COLUMN …` for `column` on
+/// PostgreSQL (its type after ` TYPE `, its default after ` SET DEFAULT `).
+fn postgres_clause(column: ColumnDef, marker: &str) -> Result<String, DbErr> {
+    let sql = Table::alter()
+        .table(Alias::new("t"))
+        .modify_column(column)
+        .to_string(PostgresQueryBuilder);
+    sql.split_once(marker)
+        .map(|(_, rest)| rest.to_owned())
+        .ok_or_else(|| DbErr::Migration(format!("cannot render `{marker}` from `{sql}`")))
+}
+
 /// A foreign-key clause as SQLite's `CREATE TABLE` renders it.
-fn render_foreign_key(foreign_key: &ForeignKeyCreateStatement) -> String {
+fn render_foreign_key(foreign_key: &ForeignKeyCreateStatement) -> Result<String, DbErr> {
     let mut foreign_key = foreign_key.clone();
     foreign_key.from_tbl(Alias::new("t"));
     let mut create = Table::create();
@@ -374,7 +376,7 @@ fn render_foreign_key(foreign_key: &ForeignKeyCreateStatement) -> String {
     split_top_level(&inner(&sql))
         .into_iter()
         .find(|part| foreign_key_columns(part).is_some())
-        .unwrap_or_default()
+        .ok_or_else(|| DbErr::Migration(format!("cannot render a foreign key from `{sql}`")))
 }
 
 /// The text between the outermost parentheses of a `CREATE TABLE`.
@@ -497,7 +499,7 @@ mod tests {
             .to(Alias::new("user"), Alias::new("id"))
             .on_delete(ForeignKeyAction::Cascade)
             .take();
-        let rendered = render_foreign_key(&key);
+        let rendered = render_foreign_key(&key).expect("rendered");
         assert!(
             rendered.starts_with("FOREIGN KEY (\"user_id\") REFERENCES \"user\""),
             "{rendered}"
