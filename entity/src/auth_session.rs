@@ -11,7 +11,7 @@ use crate::{Timestamp, UserId};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    /// The session's public identifier.
+    /// The SHA-256 (hex) of the session token; the token itself is never stored.
     #[sea_orm(unique, column_type = "String(StringLen::N(128))")]
     pub session_id: String,
     #[sea_orm(indexed)]
@@ -22,6 +22,8 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
     pub device_id: Option<String>,
     pub invalidated_at: Option<Timestamp>,
+    /// When the session token stops being accepted (`None`: sessions from history).
+    pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]

@@ -16,6 +16,9 @@ pub struct Model {
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When the blocked token expires on its own; the entry can be purged after it.
+    #[sea_orm(indexed)]
+    pub expires_at: Option<Timestamp>,
     #[sea_orm(belongs_to, from = "created_by", to = "id", on_delete = "SetNull")]
     pub creator: HasOne<super::user::Entity>,
 }

@@ -23,7 +23,7 @@ pub struct Model {
     /// `snapshot`, `timeline` or `aggregate`.
     #[sea_orm(column_type = "String(StringLen::N(32))")]
     pub model_type: String,
-    #[sea_orm(column_type = "String(StringLen::N(255))")]
+    #[sea_orm(unique, column_type = "String(StringLen::N(255))")]
     pub idempotency_key: String,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub replay_start_version: Option<String>,

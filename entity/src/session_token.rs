@@ -19,8 +19,13 @@ pub struct Model {
     pub expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The session this refresh token renews (`None`: tokens from history).
+    #[sea_orm(indexed)]
+    pub auth_session_id: Option<i32>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,
+    #[sea_orm(belongs_to, from = "auth_session_id", to = "id", on_delete = "Cascade")]
+    pub auth_session: HasOne<super::auth_session::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

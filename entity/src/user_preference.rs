@@ -11,9 +11,9 @@ use crate::{Timestamp, UserId};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "user_key")]
     pub user_id: UserId,
-    #[sea_orm(column_type = "String(StringLen::N(128))")]
+    #[sea_orm(unique_key = "user_key", column_type = "String(StringLen::N(128))")]
     pub key: String,
     pub value: Json,
     pub created_at: Timestamp,
