@@ -1,0 +1,523 @@
+//! Login sessions: opaque session tokens (short-lived, presented on every request) and
+//! refresh tokens (long-lived, exchanged for a new pair), both 256 random bits of which only
+//! the SHA-256 is stored (`auth_session.session_id`, `session_token.jti`).
+//!
+//! Lifecycle of an `auth_session` ([`LifecycleState`]): `active` from [`issue`]; then
+//! `invalidated` (sign-out, [`revoke`], password change, deactivation), `admin_reset`
+//! ([`admin_reset`]) or `expired` ([`expire_due`], once neither token can be used). Every
+//! state but `active` is final, and ending a session revokes its refresh tokens.
+//!
+//! A refresh token is single-use: [`refresh`] revokes it and issues a new pair for the same
+//! session. Presenting an already used refresh token again means it was copied, so the
+//! whole session is ended (refresh-token reuse detection).
+
+use chrono::{DateTime, Duration, Utc};
+use lifeos_entity::{Timestamp, UserId, auth_session, session_token};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::{Error, Result, TokenProblem, access, accounts, outbox, secret, validate};
+
+/// Longest device id (`auth_session.device_id`).
+pub const DEVICE_ID_MAX: usize = 128;
+/// Longest admin-reset reason.
+pub const REASON_MAX: usize = 255;
+
+/// The states of an `auth_session` (the values the sources use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleState {
+    /// In use.
+    Active,
+    /// Ended by its user (sign-out, password change, deactivation).
+    Invalidated,
+    /// Neither its session token nor a refresh token can be used any more.
+    Expired,
+    /// Ended by an administrator.
+    AdminReset,
+}
+
+impl LifecycleState {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Invalidated => "invalidated",
+            Self::Expired => "expired",
+            Self::AdminReset => "admin_reset",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "active" => Self::Active,
+            "expired" => Self::Expired,
+            "admin_reset" => Self::AdminReset,
+            _ => Self::Invalidated,
+        }
+    }
+}
+
+/// How long tokens live.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    /// Lifetime of a session token (default 1 hour).
+    pub session_ttl: Duration,
+    /// Lifetime of a refresh token (default 30 days).
+    pub refresh_ttl: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::hours(1),
+            refresh_ttl: Duration::days(30),
+        }
+    }
+}
+
+/// A new token pair. The tokens are shown here once; the database keeps only their digests.
+#[derive(Clone, Debug)]
+pub struct IssuedTokens {
+    /// The session's id (what [`revoke`] takes).
+    pub session_id: i32,
+    /// The owner.
+    pub user_id: UserId,
+    /// The session token.
+    pub session_token: String,
+    /// When the session token expires.
+    pub session_expires_at: DateTime<Utc>,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// A session as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The session's id.
+    pub id: i32,
+    /// The owner.
+    pub user_id: UserId,
+    /// Its lifecycle state.
+    pub state: LifecycleState,
+    /// The device it was opened on, if given.
+    pub device_id: Option<String>,
+    /// When the current session token expires (`None` for sessions from history).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it ended, if it did.
+    pub invalidated_at: Option<DateTime<Utc>>,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<auth_session::Model> for Session {
+    fn from(model: auth_session::Model) -> Self {
+        Self {
+            id: model.id,
+            user_id: model.user_id,
+            state: LifecycleState::parse(&model.lifecycle_state),
+            device_id: model.device_id,
+            expires_at: model.expires_at.map(|t| t.as_utc()),
+            invalidated_at: model.invalidated_at.map(|t| t.as_utc()),
+            created_at: model.created_at.as_utc(),
+        }
+    }
+}
+
+fn check_policy(policy: &SessionPolicy) -> Result<()> {
+    if policy.session_ttl <= Duration::zero() || policy.refresh_ttl <= Duration::zero() {
+        return Err(Error::invalid("policy", "token lifetimes must be positive"));
+    }
+    Ok(())
+}
+
+/// Opens a session for `user` (after [`accounts::authenticate`]) and returns its tokens.
+///
+/// # Errors
+/// [`Error::Invalid`] for an over-long device id or a non-positive lifetime;
+/// [`Error::NotFound`] for an unknown user; [`Error::AccountInactive`] for a deactivated one.
+pub async fn issue<C>(
+    db: &C,
+    user: UserId,
+    device_id: Option<&str>,
+    policy: SessionPolicy,
+) -> Result<IssuedTokens>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    check_policy(&policy)?;
+    let device_id = match device_id {
+        Some(id) => validate::optional_text("device_id", id, DEVICE_ID_MAX)?,
+        None => None,
+    };
+    let txn = db.begin().await?;
+    if !accounts::load(&txn, user).await?.is_active {
+        return Err(Error::AccountInactive);
+    }
+    let now = Utc::now();
+    let session_token = secret::new_token()?;
+    let session_expires_at = now + policy.session_ttl;
+    let session = auth_session::ActiveModel {
+        session_id: Set(secret::token_digest(&session_token)),
+        user_id: Set(user),
+        lifecycle_state: Set(LifecycleState::Active.as_str().to_owned()),
+        device_id: Set(device_id),
+        expires_at: Set(Some(session_expires_at.into())),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let (refresh_token, refresh_expires_at) =
+        insert_refresh_token(&txn, user, session.id, now, policy).await?;
+    txn.commit().await?;
+    Ok(IssuedTokens {
+        session_id: session.id,
+        user_id: user,
+        session_token,
+        session_expires_at,
+        refresh_token,
+        refresh_expires_at,
+    })
+}
+
+async fn insert_refresh_token<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    session: i32,
+    now: DateTime<Utc>,
+    policy: SessionPolicy,
+) -> Result<(String, DateTime<Utc>)> {
+    let token = secret::new_token()?;
+    let expires_at = now + policy.refresh_ttl;
+    session_token::ActiveModel {
+        user_id: Set(user),
+        jti: Set(secret::token_digest(&token)),
+        revoked: Set(false),
+        expires_at: Set(Some(expires_at.into())),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        auth_session_id: Set(Some(session)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok((token, expires_at))
+}
+
+/// Checks a session token and returns its session.
+///
+/// # Errors
+/// [`Error::Token`] with [`TokenProblem::Unknown`], [`TokenProblem::Expired`] or
+/// [`TokenProblem::Revoked`] (the session ended); [`Error::AccountInactive`] when the owner
+/// was deactivated meanwhile.
+pub async fn validate<C: ConnectionTrait>(db: &C, session_token: &str) -> Result<Session> {
+    let session = auth_session::Entity::find()
+        .filter(auth_session::Column::SessionId.eq(secret::token_digest(session_token)))
+        .one(db)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    match LifecycleState::parse(&session.lifecycle_state) {
+        LifecycleState::Active => {}
+        LifecycleState::Expired => return Err(Error::Token(TokenProblem::Expired)),
+        _ => return Err(Error::Token(TokenProblem::Revoked)),
+    }
+    if session
+        .expires_at
+        .is_some_and(|at| at.as_utc() <= Utc::now())
+    {
+        return Err(Error::Token(TokenProblem::Expired));
+    }
+    if !accounts::load(db, session.user_id).await?.is_active {
+        return Err(Error::AccountInactive);
+    }
+    Ok(session.into())
+}
+
+/// Exchanges a refresh token for a new session token and refresh token of the same session.
+/// The presented refresh token is used up.
+///
+/// A refresh token that was already used is evidence that it leaked: the session it belongs
+/// to is ended (state `invalidated`, every refresh token revoked) and that change is kept,
+/// although the call returns [`TokenProblem::Revoked`] — the one error after which something
+/// was written.
+///
+/// # Errors
+/// [`Error::Token`] ([`TokenProblem::Unknown`], [`TokenProblem::Expired`],
+/// [`TokenProblem::Revoked`]); [`Error::AccountInactive`]; [`Error::Invalid`] for a
+/// non-positive lifetime.
+pub async fn refresh<C>(db: &C, refresh_token: &str, policy: SessionPolicy) -> Result<IssuedTokens>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    check_policy(&policy)?;
+    let txn = db.begin().await?;
+    let token = session_token::Entity::find()
+        .filter(session_token::Column::Jti.eq(secret::token_digest(refresh_token)))
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    let Some(session_id) = token.auth_session_id else {
+        // A token from history, not tied to a session: it cannot be rotated.
+        return Err(Error::Token(TokenProblem::Revoked));
+    };
+    let now = Utc::now();
+    if token.revoked {
+        end_sessions(
+            &txn,
+            Condition::all().add(auth_session::Column::Id.eq(session_id)),
+            LifecycleState::Invalidated,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(Error::Token(TokenProblem::Revoked));
+    }
+    if token.expires_at.is_some_and(|at| at.as_utc() <= now) {
+        return Err(Error::Token(TokenProblem::Expired));
+    }
+    let session = auth_session::Entity::find_by_id(session_id)
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    if LifecycleState::parse(&session.lifecycle_state) != LifecycleState::Active {
+        return Err(Error::Token(TokenProblem::Revoked));
+    }
+    if !accounts::load(&txn, session.user_id).await?.is_active {
+        return Err(Error::AccountInactive);
+    }
+    // Use the token up; a concurrent refresh with the same token finds it revoked.
+    let used = session_token::Entity::update_many()
+        .col_expr(session_token::Column::Revoked, Expr::value(true))
+        .col_expr(
+            session_token::Column::UpdatedAt,
+            Expr::value(Timestamp(now)),
+        )
+        .filter(session_token::Column::Id.eq(token.id))
+        .filter(session_token::Column::Revoked.eq(false))
+        .exec(&txn)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(Error::Token(TokenProblem::Revoked));
+    }
+    let session_token = secret::new_token()?;
+    let session_expires_at = now + policy.session_ttl;
+    auth_session::Entity::update_many()
+        .col_expr(
+            auth_session::Column::SessionId,
+            Expr::value(secret::token_digest(&session_token)),
+        )
+        .col_expr(
+            auth_session::Column::ExpiresAt,
+            Expr::value(Timestamp(session_expires_at)),
+        )
+        .col_expr(auth_session::Column::UpdatedAt, Expr::value(Timestamp(now)))
+        .filter(auth_session::Column::Id.eq(session.id))
+        .exec(&txn)
+        .await?;
+    let (refresh_token, refresh_expires_at) =
+        insert_refresh_token(&txn, session.user_id, session.id, now, policy).await?;
+    txn.commit().await?;
+    Ok(IssuedTokens {
+        session_id: session.id,
+        user_id: session.user_id,
+        session_token,
+        session_expires_at,
+        refresh_token,
+        refresh_expires_at,
+    })
+}
+
+/// The sessions of `user`, newest first.
+///
+/// # Errors
+/// Database failures only.
+pub async fn list<C: ConnectionTrait>(db: &C, user: UserId) -> Result<Vec<Session>> {
+    Ok(auth_session::Entity::find()
+        .filter(auth_session::Column::UserId.eq(user))
+        .order_by_desc(auth_session::Column::CreatedAt)
+        .order_by_desc(auth_session::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Session::from)
+        .collect())
+}
+
+/// Ends the session `session_id` of `user` (sign-out of one device). Ending an ended session
+/// changes nothing.
+///
+/// # Errors
+/// [`Error::NotFound`] when `user` has no such session (also when it is another user's).
+pub async fn revoke<C>(db: &C, user: UserId, session_id: i32) -> Result<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    auth_session::Entity::find_by_id(session_id)
+        .filter(auth_session::Column::UserId.eq(user))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("session", session_id))?;
+    end_sessions(
+        &txn,
+        Condition::all().add(auth_session::Column::Id.eq(session_id)),
+        LifecycleState::Invalidated,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the session a session token belongs to (sign-out).
+///
+/// # Errors
+/// [`Error::Token`] with [`TokenProblem::Unknown`] for an unknown token.
+pub async fn sign_out<C>(db: &C, session_token: &str) -> Result<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db.begin().await?;
+    let session = auth_session::Entity::find()
+        .filter(auth_session::Column::SessionId.eq(secret::token_digest(session_token)))
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    end_sessions(
+        &txn,
+        Condition::all().add(auth_session::Column::Id.eq(session.id)),
+        LifecycleState::Invalidated,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// An administrator ends every active session of `target` (state `admin_reset`) and
+/// enqueues `auth.session.admin_reset`. Returns how many sessions were ended.
+///
+/// # Errors
+/// [`Error::Invalid`] for an empty or over-long reason; [`Error::Forbidden`] unless `admin`
+/// holds [`access::ADMIN`]; [`Error::NotFound`] for an unknown target.
+pub async fn admin_reset<C>(db: &C, admin: UserId, target: UserId, reason: &str) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let reason = validate::text("reason", reason, REASON_MAX)?;
+    let txn = db.begin().await?;
+    access::require_permission(&txn, admin, access::ADMIN).await?;
+    accounts::load(&txn, target).await?;
+    let ended = end_all(&txn, target, LifecycleState::AdminReset).await?;
+    outbox::enqueue(
+        &txn,
+        Some(target),
+        "auth.session.admin_reset",
+        json!({ "user_id": target.0, "by": admin.0, "reason": reason, "sessions": ended }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Marks `expired` every active session whose session token and refresh tokens have all
+/// expired. Returns how many. Run it periodically; [`validate`] and [`refresh`] already
+/// refuse expired tokens without it.
+///
+/// # Errors
+/// Database failures only.
+pub async fn expire_due<C>(db: &C) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let now = Timestamp::now();
+    let live_refresh = Query::select()
+        .expr(Expr::val(1))
+        .from(session_token::Entity)
+        .and_where(
+            Expr::col((session_token::Entity, session_token::Column::AuthSessionId))
+                .equals((auth_session::Entity, auth_session::Column::Id)),
+        )
+        .and_where(Expr::col((session_token::Entity, session_token::Column::Revoked)).eq(false))
+        .and_where(Expr::col((session_token::Entity, session_token::Column::ExpiresAt)).gt(now))
+        .to_owned();
+    let txn = db.begin().await?;
+    let ended = end_sessions(
+        &txn,
+        Condition::all()
+            .add(auth_session::Column::ExpiresAt.lte(now))
+            .add(Expr::exists(live_refresh).not()),
+        LifecycleState::Expired,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// Ends every active session of `user` with `state` and revokes all their refresh tokens
+/// (also tokens from history that belong to no session). Returns how many sessions ended.
+pub(crate) async fn end_all<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    state: LifecycleState,
+) -> Result<u64> {
+    let ended = end_sessions(
+        db,
+        Condition::all().add(auth_session::Column::UserId.eq(user)),
+        state,
+    )
+    .await?;
+    session_token::Entity::update_many()
+        .col_expr(session_token::Column::Revoked, Expr::value(true))
+        .col_expr(
+            session_token::Column::UpdatedAt,
+            Expr::value(Timestamp::now()),
+        )
+        .filter(session_token::Column::UserId.eq(user))
+        .filter(session_token::Column::Revoked.eq(false))
+        .exec(db)
+        .await?;
+    Ok(ended)
+}
+
+/// Ends the active sessions matching `which` and revokes their refresh tokens.
+async fn end_sessions<C: ConnectionTrait>(
+    db: &C,
+    which: Condition,
+    state: LifecycleState,
+) -> Result<u64> {
+    let now = Timestamp::now();
+    let ids: Vec<i32> = auth_session::Entity::find()
+        .filter(which)
+        .filter(auth_session::Column::LifecycleState.eq(LifecycleState::Active.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    auth_session::Entity::update_many()
+        .col_expr(
+            auth_session::Column::LifecycleState,
+            Expr::value(state.as_str()),
+        )
+        .col_expr(auth_session::Column::InvalidatedAt, Expr::value(Some(now)))
+        .col_expr(auth_session::Column::UpdatedAt, Expr::value(now))
+        .filter(auth_session::Column::Id.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    session_token::Entity::update_many()
+        .col_expr(session_token::Column::Revoked, Expr::value(true))
+        .col_expr(session_token::Column::UpdatedAt, Expr::value(now))
+        .filter(session_token::Column::AuthSessionId.is_in(ids.clone()))
+        .filter(session_token::Column::Revoked.eq(false))
+        .exec(db)
+        .await?;
+    Ok(ids.len() as u64)
+}
