@@ -64,6 +64,7 @@ mod m20260101_000002_practice_sessions_database_improvements;
 mod m20261101_000001_cleanup_legacy_objects;
 mod m20261101_000002_ownership_foreign_key_actions;
 mod m20261121_000001_kernel_services;
+mod m20261121_000002_guard_keys_checked_at_commit;
 
 use sea_orm_migration::prelude::*;
 
@@ -110,6 +111,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261101_000001_cleanup_legacy_objects::Migration),
             Box::new(m20261101_000002_ownership_foreign_key_actions::Migration),
             Box::new(m20261121_000001_kernel_services::Migration),
+            Box::new(m20261121_000002_guard_keys_checked_at_commit::Migration),
         ]
     }
 }

@@ -44,7 +44,7 @@ fn scratch_dir(label: &str) -> std::io::Result<PathBuf> {
 }
 
 /// The last migration's name, from `status` output.
-const HEAD: &str = "m20261101_000002_ownership_foreign_key_actions";
+const HEAD: &str = "m20261121_000002_guard_keys_checked_at_commit";
 
 #[allow(clippy::expect_used)] // a test helper: the panic is the test's failure
 fn exercise(dir: &Path, url: Option<&str>) {
@@ -69,7 +69,7 @@ fn exercise(dir: &Path, url: Option<&str>) {
     assert_eq!(status.matches("Pending").count(), 1, "{status}");
     ok(dir, url, &["up"]);
 
-    // The chain holds irreversible migrations (the cleanup just below HEAD is one), so
+    // The chain holds irreversible migrations (the Part 2 cleanup is one), so
     // undoing all of it is refused with a message naming the migration; each migration that
     // was rolled back before the refusal stays rolled back, and `up` re-applies it.
     for verb in ["refresh", "reset"] {

@@ -753,3 +753,99 @@ async fn ownership_keys_give_sessions_an_owner_and_delete_what_a_user_owns() -> 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn kernel_services_keep_duplicate_preferences_and_keys_and_seed_access() -> Result<(), DbErr>
+{
+    let db = before("m20261121_000001_kernel_services").await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO user_preference (user_id, key, value, created_at, updated_at) VALUES \
+         (1, 'currency', '\"USD\"', '2024-01-01 00:00:00', '2024-01-01 00:00:00'), \
+         (1, 'currency', '\"EUR\"', '2024-01-01 00:00:00', '2024-03-01 00:00:00'), \
+         (1, 'currency', '\"GBP\"', '2024-01-01 00:00:00', '2024-02-01 00:00:00'), \
+         (2, 'currency', '\"JPY\"', '2024-01-01 00:00:00', '2024-01-01 00:00:00')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO readmodel_state (model_name, model_version, domain, model_type, idempotency_key) \
+         VALUES ('a', 'v1', 'finance', 'snapshot', 'k'), ('b', 'v1', 'finance', 'snapshot', 'k')",
+    )
+    .await?;
+    // History created `user` from application code; the migration must not duplicate it.
+    exec(&db, "INSERT INTO role (name) VALUES ('user')").await?;
+    migrate_to(&db, "m20261121_000001_kernel_services").await?;
+
+    let prefs = rows(
+        &db,
+        "SELECT CAST(user_id AS TEXT), key, CAST(value AS TEXT) FROM user_preference \
+         ORDER BY user_id, key",
+    )
+    .await?;
+    let prefs: Vec<(Option<String>, Option<String>, String)> = prefs
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone(),
+                r[1].clone(),
+                r[2].clone().unwrap_or_default().replace(' ', ""),
+            )
+        })
+        .collect();
+    assert_eq!(prefs.len(), 4, "no preference is lost: {prefs:?}");
+    assert!(
+        prefs.contains(&(s("1"), s("currency"), "\"EUR\"".into())),
+        "the newest keeps the key: {prefs:?}"
+    );
+    assert!(prefs.contains(&(s("2"), s("currency"), "\"JPY\"".into())));
+    assert_eq!(
+        prefs
+            .iter()
+            .filter(|p| p
+                .1
+                .as_deref()
+                .is_some_and(|k| k.starts_with("currency~dup")))
+            .count(),
+        2
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT idempotency_key FROM readmodel_state ORDER BY model_name"
+        )
+        .await?,
+        [vec![s("k")], vec![s("k~dup2")]]
+    );
+    // The unique keys now hold.
+    assert!(
+        exec(
+            &db,
+            "INSERT INTO user_preference (user_id, key) VALUES (1, 'currency')"
+        )
+        .await
+        .is_err()
+    );
+
+    let grants = rows(
+        &db,
+        "SELECT r.name, p.code FROM role_permission AS rp JOIN role AS r ON r.id = rp.role_id \
+         JOIN permission AS p ON p.id = rp.permission_id ORDER BY r.name",
+    )
+    .await?;
+    assert_eq!(grants.len(), 10);
+    assert!(grants.contains(&vec![s("user"), s("account:write")]));
+    assert!(grants.contains(&vec![s("admin"), s("auth:admin")]));
+    assert_eq!(
+        rows(&db, "SELECT id FROM role WHERE name = 'user'")
+            .await?
+            .len(),
+        1
+    );
+    assert!(
+        rows(&db, "SELECT user_id FROM user_role").await?.is_empty(),
+        "nobody is granted anything new"
+    );
+    Ok(())
+}

@@ -25,13 +25,9 @@ pub async fn block<C: ConnectionTrait>(
     created_by: Option<UserId>,
 ) -> Result<()> {
     let jti = validate::text("jti", jti, JTI_MAX)?;
-    if let Some(existing) = find(db, &jti).await? {
-        if existing
-            .expires_at
-            .is_some_and(|at| at.as_utc() >= expires_at)
-        {
-            return Ok(());
-        }
+    let existing = find(db, &jti).await?;
+    if existing.is_some_and(|row| row.expires_at.is_some_and(|at| at.as_utc() >= expires_at)) {
+        return Ok(());
     }
     let now = Timestamp::now();
     jwt_blocklist::Entity::insert(jwt_blocklist::ActiveModel {

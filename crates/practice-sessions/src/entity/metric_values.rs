@@ -32,14 +32,14 @@ pub struct Model {
         belongs_to,
         from = "metric_definition_id",
         to = "id",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     pub metric_definition: HasOne<super::metric_definitions::Entity>,
     #[sea_orm(
         belongs_to,
         from = "split_definition_id",
         to = "id",
-        on_delete = "Restrict"
+        on_delete = "NoAction"
     )]
     pub split_definition: HasOne<super::split_definitions::Entity>,
     #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]
