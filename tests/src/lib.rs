@@ -94,3 +94,53 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         graph::signals::Entity,
     ]
 }
+
+/// Values for columns whose type alone does not say what is valid (CHECK lists, enums), for
+/// the suites that fill every table generically: (table, column, SQL literal).
+pub const FILL_OVERRIDES: [(&str, &str, &str); 7] = [
+    ("parties", "kind", "'person'"),
+    ("commitments", "commitment_type", "'goal'"),
+    ("commitments", "state", "'proposed'"),
+    ("commitments", "source", "'manual'"),
+    ("signals", "source", "'manual'"),
+    ("signals", "status", "'new'"),
+    ("goals", "type", "'UltimateGoal'"),
+];
+
+/// An SQL literal of the column type `data_type`: `uuid` for UUIDs, `number` for numbers,
+/// `text` for text, fixed values for the rest.
+pub fn fill_literal(
+    data_type: &str,
+    backend: DbBackend,
+    uuid: &str,
+    number: &str,
+    text: &str,
+) -> String {
+    let t = data_type.to_lowercase();
+    if t.contains("[]") {
+        "'{}'".to_owned()
+    } else if t.contains("uuid") {
+        format!("'{uuid}'")
+    } else if t.contains("json") {
+        "'{}'".to_owned()
+    } else if t.contains("bool") {
+        if backend == DbBackend::Postgres {
+            "true"
+        } else {
+            "1"
+        }
+        .to_owned()
+    } else if t.contains("timestamp") || t.contains("datetime") {
+        "'2024-01-02 03:04:05'".to_owned()
+    } else if t.starts_with("date") {
+        "'2024-01-02'".to_owned()
+    } else if t.contains("int")
+        || t.contains("numeric")
+        || t.contains("real")
+        || t.contains("double")
+    {
+        number.to_owned()
+    } else {
+        format!("'{text}'")
+    }
+}

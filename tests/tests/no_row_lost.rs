@@ -5,20 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lifeos_testkit::{TestDb, migrate_to, migration_names, schema};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
 const FIRST_PART_2: &str = "m20261101_000001_cleanup_legacy_objects";
-
-/// Values for columns whose type alone does not say what is valid (CHECK lists, enums).
-const OVERRIDES: [(&str, &str, &str); 7] = [
-    ("parties", "kind", "'person'"),
-    ("commitments", "commitment_type", "'goal'"),
-    ("commitments", "state", "'proposed'"),
-    ("commitments", "source", "'manual'"),
-    ("signals", "source", "'manual'"),
-    ("signals", "status", "'new'"),
-    ("goals", "type", "'UltimateGoal'"),
-];
 
 async fn count(db: &DatabaseConnection, table: &str) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
@@ -40,37 +29,6 @@ async fn text(db: &DatabaseConnection, sql: &str) -> Result<Option<String>, DbEr
     {
         Some(row) => row.try_get_by_index::<Option<String>>(0),
         None => Ok(None),
-    }
-}
-
-/// A literal of the column's type.
-fn literal(data_type: &str, backend: DbBackend, uuid: &str) -> String {
-    let t = data_type.to_lowercase();
-    if t.contains("[]") {
-        "'{}'".to_owned()
-    } else if t.contains("uuid") {
-        format!("'{uuid}'")
-    } else if t.contains("json") {
-        "'{}'".to_owned()
-    } else if t.contains("bool") {
-        if backend == DbBackend::Postgres {
-            "true"
-        } else {
-            "1"
-        }
-        .to_owned()
-    } else if t.contains("timestamp") || t.contains("datetime") {
-        "'2024-01-02 03:04:05'".to_owned()
-    } else if t.starts_with("date") {
-        "'2024-01-02'".to_owned()
-    } else if t.contains("int")
-        || t.contains("numeric")
-        || t.contains("real")
-        || t.contains("double")
-    {
-        "1".to_owned()
-    } else {
-        "'x'".to_owned()
     }
 }
 
@@ -121,7 +79,7 @@ async fn no_row_is_lost_on_the_way_to_head() -> Result<(), DbErr> {
                     .foreign_keys
                     .iter()
                     .find(|key| key.columns.len() == 1 && &key.columns[0] == column);
-                let overridden = OVERRIDES
+                let overridden = lifeos_tests::FILL_OVERRIDES
                     .iter()
                     .find(|(t, c, _)| t == name && c == column)
                     .map(|(_, _, value)| (*value).to_owned());
@@ -144,7 +102,7 @@ async fn no_row_is_lost_on_the_way_to_head() -> Result<(), DbErr> {
                 } else if is_pk && info.data_type.to_lowercase().contains("int") {
                     continue; // assigned by the database
                 } else if is_pk || !info.nullable && info.default.is_none() {
-                    literal(&info.data_type, backend, own_uuid)
+                    lifeos_tests::fill_literal(&info.data_type, backend, own_uuid, "1", "x")
                 } else {
                     continue;
                 };

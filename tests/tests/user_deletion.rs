@@ -10,18 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use lifeos_core::accounts::{self, NewAccount};
 use lifeos_entity::UserId;
 use lifeos_testkit::{TestDb, schema};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
-
-/// Values for columns whose type alone does not say what is valid (CHECK lists, enums).
-const OVERRIDES: [(&str, &str, &str); 7] = [
-    ("parties", "kind", "'person'"),
-    ("commitments", "commitment_type", "'goal'"),
-    ("commitments", "state", "'proposed'"),
-    ("commitments", "source", "'manual'"),
-    ("signals", "source", "'manual'"),
-    ("signals", "status", "'new'"),
-    ("goals", "type", "'UltimateGoal'"),
-];
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
 /// Tables that belong to the platform, not to a user: a user's deletion leaves them alone.
 /// `jwt_blocklist` keeps its rows (a blocked token stays blocked; `created_by` becomes NULL).
@@ -41,36 +30,6 @@ async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr> {
         .await?
         .ok_or_else(|| DbErr::Custom("no count".into()))?;
     row.try_get_by_index::<i64>(0)
-}
-
-fn literal(data_type: &str, backend: DbBackend, uuid: &str, pass: u8) -> String {
-    let t = data_type.to_lowercase();
-    if t.contains("[]") {
-        "'{}'".to_owned()
-    } else if t.contains("uuid") {
-        format!("'{uuid}'")
-    } else if t.contains("json") {
-        "'{}'".to_owned()
-    } else if t.contains("bool") {
-        if backend == DbBackend::Postgres {
-            "true"
-        } else {
-            "1"
-        }
-        .to_owned()
-    } else if t.contains("timestamp") || t.contains("datetime") {
-        "'2024-01-02 03:04:05'".to_owned()
-    } else if t.starts_with("date") {
-        "'2024-01-02'".to_owned()
-    } else if t.contains("int")
-        || t.contains("numeric")
-        || t.contains("real")
-        || t.contains("double")
-    {
-        pass.to_string()
-    } else {
-        format!("'x{pass}'")
-    }
 }
 
 /// One row in every table (but `user`) for `owner`, parents first.
@@ -113,7 +72,7 @@ async fn fill(
                     .foreign_keys
                     .iter()
                     .find(|key| key.columns.len() == 1 && &key.columns[0] == column);
-                let overridden = OVERRIDES
+                let overridden = lifeos_tests::FILL_OVERRIDES
                     .iter()
                     .find(|(t, c, _)| t == name && c == column)
                     .map(|(_, _, value)| (*value).to_owned());
@@ -138,7 +97,13 @@ async fn fill(
                 } else if is_pk && info.data_type.to_lowercase().contains("int") {
                     continue;
                 } else if is_pk || !info.nullable && info.default.is_none() {
-                    literal(&info.data_type, backend, own_uuid, pass)
+                    lifeos_tests::fill_literal(
+                        &info.data_type,
+                        backend,
+                        own_uuid,
+                        &pass.to_string(),
+                        &format!("x{pass}"),
+                    )
                 } else {
                     continue;
                 };
