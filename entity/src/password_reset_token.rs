@@ -17,7 +17,6 @@ pub struct Model {
     pub jti: String,
     pub expires_at: Timestamp,
     pub used_at: Option<Timestamp>,
-    pub attempts: i32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]

@@ -23,6 +23,10 @@ pub struct Model {
     pub available_at: Timestamp,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
+    /// The random id of the current delivery lease (fences acknowledgements); `NULL` when
+    /// the message is not being delivered.
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub lease_id: Option<String>,
     pub created_at: Timestamp,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<super::user::Entity>,

@@ -4,14 +4,16 @@ use sea_orm::entity::prelude::*;
 
 use crate::{Timestamp, UserId};
 
-/// A user account. `email` is stored trimmed and lower-cased.
+/// A user account. `email` is stored trimmed and lower-cased, and unique case-insensitively:
+/// `ix_user_email` is a unique index on `lower(email)` (an expression index, which the model
+/// cannot declare; `lifeos-tests`' backfill and seed-name suites check it).
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "user")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: UserId,
-    #[sea_orm(unique, column_type = "String(StringLen::N(255))")]
+    #[sea_orm(column_type = "String(StringLen::N(255))")]
     pub email: String,
     #[sea_orm(column_type = "String(StringLen::N(255))")]
     pub password_hash: String,

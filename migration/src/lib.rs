@@ -65,6 +65,7 @@ mod m20261101_000001_cleanup_legacy_objects;
 mod m20261101_000002_ownership_foreign_key_actions;
 mod m20261121_000001_kernel_services;
 mod m20261121_000002_guard_keys_checked_at_commit;
+mod m20261201_000001_kernel_hardening;
 
 use sea_orm_migration::prelude::*;
 
@@ -112,6 +113,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261101_000002_ownership_foreign_key_actions::Migration),
             Box::new(m20261121_000001_kernel_services::Migration),
             Box::new(m20261121_000002_guard_keys_checked_at_commit::Migration),
+            Box::new(m20261201_000001_kernel_hardening::Migration),
         ]
     }
 }

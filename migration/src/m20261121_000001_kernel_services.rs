@@ -17,7 +17,14 @@
 //!   history's indexes all lead with `user_id`.
 //! - **Read models:** the idempotency key is unique (`ux_readmodel_state_idempotency_key`;
 //!   duplicates from history are renamed `<key>~dup<id>`), and at most one replay run per
-//!   model version is `running` (partial `ux_readmodel_run_running`).
+//!   model version is `running` (partial `ux_readmodel_run_running`). A history may hold
+//!   several `running` runs of one model version (a replayer that crashed and was started
+//!   again): before the index is created, every running run that is not the newest running run
+//!   of its model version (highest `started_at`, ties broken by the highest `id`) becomes
+//!   `failed`, with `error_message` = `superseded by a newer running replay
+//!   (m20261121_000001_kernel_services)` and `completed_at` set to now where it is empty — as
+//!   the read-model service records a failed run, so no `failed` run lacks its end. One
+//!   set-based `UPDATE`; nothing else about the runs changes.
 //! - **Access control, seeded here rather than by code at start-up:** the roles every new
 //!   account receives (`user` and the eight `<domain>:write` roles; history created `user` and
 //!   `finance:write` from application code, rev 23 the other seven), the `admin` role, one
@@ -25,13 +32,24 @@
 //!   `auth:admin`) and the grants between them. Existing users are not granted anything new.
 //!
 //! `down` drops the indexes and columns, the seeded grants and permissions and the `admin`
-//! role. Renamed duplicates keep their new keys, and the `user` and `finance:write` roles stay
+//! role. Renamed duplicates keep their new keys, runs failed as superseded stay `failed`
+//! (`down` does not set them `running` again: they were stuck, and nothing records which runs
+//! this migration failed beyond their message), and the `user` and `finance:write` roles stay
 //! (a database from history may have had them before this migration).
+//!
+//! Amended after landing, under DECISIONS 19(a): the superseding `UPDATE` of stuck running
+//! runs was added. The edit only changes what happens on databases where the migration fails
+//! today, so no database that applied it can differ: the `UPDATE` changes rows only where two
+//! or more runs of one model version are `running`, which is exactly where creating
+//! `ux_readmodel_run_running` failed and the migration rolled back; on every database that
+//! applied the migration, it matches no row. The `lifeos-tests` backfill suite
+//! (`kernel_services_fail_all_but_the_newest_of_several_running_runs`) proves it with the data
+//! that made it fail (three running runs of one model version).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::support::{TableChange, drop_indexes, exec, index, unique_index};
+use crate::support::{TableChange, drop_indexes, exec, index, unique_index, utc_now_sql};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -108,6 +126,26 @@ fn rename_duplicates(table: &str, column: &str, scope: &str, newer: &str) -> Str
         "UPDATE {table} SET {column} = substr({column}, 1, 100) || '~dup' || CAST(id AS VARCHAR(20)) \
          WHERE EXISTS (SELECT 1 FROM {table} AS q WHERE {scope} q.{column} = {table}.{column} \
          AND ({newer}))"
+    )
+}
+
+/// The message a run failed by [`supersede_stuck_runs`] carries.
+const SUPERSEDED: &str = "superseded by a newer running replay (m20261121_000001_kernel_services)";
+
+/// Marks `failed` every `running` run of `readmodel_run` that is not the newest running run
+/// of its model version (highest `started_at`, ties broken by the highest `id`), so that
+/// `ux_readmodel_run_running` can be created. `now` is the SQL for the current UTC instant,
+/// set as `completed_at` where the run has none. Valid on SQLite and PostgreSQL.
+fn supersede_stuck_runs(now: &str) -> String {
+    format!(
+        "UPDATE readmodel_run SET status = 'failed', error_message = {}, \
+         completed_at = COALESCE(completed_at, {now}) \
+         WHERE status = 'running' AND EXISTS (SELECT 1 FROM readmodel_run AS q \
+         WHERE q.status = 'running' AND q.model_name = readmodel_run.model_name \
+         AND q.model_version = readmodel_run.model_version \
+         AND (q.started_at > readmodel_run.started_at OR \
+         (q.started_at = readmodel_run.started_at AND q.id > readmodel_run.id)))",
+        quoted(SUPERSEDED)
     )
 }
 
@@ -203,6 +241,12 @@ impl MigrationTrait for Migration {
                 &["idempotency_key"],
             ))
             .await?;
+        // DECISIONS 19(a): only a database on which the index below fails has rows to change.
+        exec(
+            manager,
+            &supersede_stuck_runs(utc_now_sql(manager.get_database_backend())),
+        )
+        .await?;
         exec(
             manager,
             "CREATE UNIQUE INDEX ux_readmodel_run_running ON readmodel_run \

@@ -156,6 +156,9 @@ fn quote(ident: &str) -> String {
 ///   existed are not the rebuild's to fix).
 /// - Index and trigger SQL is re-executed verbatim, so drop an index before removing a column
 ///   it covers.
+/// - An `AUTOINCREMENT` table keeps its `sqlite_sequence` counter (the larger of the old
+///   table's and the copied rows' largest id), so an id deleted before the rebuild is never
+///   handed out again.
 ///
 /// [`column_from`]: SqliteRebuild::column_from
 pub struct SqliteRebuild {
@@ -268,6 +271,8 @@ async fn rebuild(
         ),
     )
     .await?;
+    // Read before the drop, which deletes the table's `sqlite_sequence` row.
+    let counter = autoincrement_counter(db, table).await?;
     exec(manager, &format!("DROP TABLE {}", quote(table))).await?;
     exec(
         manager,
@@ -278,6 +283,9 @@ async fn rebuild(
         ),
     )
     .await?;
+    if let Some(counter) = counter {
+        keep_autoincrement_counter(db, table, counter).await?;
+    }
     for sql in saved_sql {
         exec(manager, &sql).await?;
     }
@@ -293,6 +301,80 @@ async fn rebuild(
              ((child, parent) → rows): {introduced:?}"
         )));
     }
+    Ok(())
+}
+
+/// The `sqlite_sequence` counter of `table`: the largest id an `AUTOINCREMENT` table has ever
+/// handed out, `None` when SQLite keeps none (not `AUTOINCREMENT`, or never had a row).
+/// `sqlite_sequence` itself exists only once some `AUTOINCREMENT` table does.
+async fn autoincrement_counter<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+) -> Result<Option<i64>, DbErr> {
+    let sequence_exists = !query_strings(
+        db,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+        vec![],
+    )
+    .await?
+    .is_empty();
+    if !sequence_exists {
+        return Ok(None);
+    }
+    db.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "SELECT CAST(seq AS INTEGER) FROM sqlite_sequence WHERE name = ?",
+        vec![table.into()],
+    ))
+    .await?
+    .map(|row| row.try_get_by_index::<i64>(0))
+    .transpose()
+}
+
+/// Carries an `AUTOINCREMENT` counter over a rebuild.
+///
+/// Copying the rows leaves the rebuilt table's counter at the largest *copied* id (the drop
+/// deletes the old table's `sqlite_sequence` row, the rename moves the new table's), so ids of
+/// rows deleted before the rebuild would be handed out again — which `AUTOINCREMENT` exists to
+/// prevent. The counter becomes the larger of the old table's (`counter`) and the copied rows'.
+///
+/// DECISIONS 19(b): this leaves every migration's resulting schema and rows identical (the
+/// copied rows, the table definition, indexes and triggers are untouched; `sqlite_sequence` is
+/// SQLite's bookkeeping, not part of the schema); it only changes which ids rows inserted after
+/// the rebuild receive — never one that the table had already used. A table the rebuild makes
+/// plain `INTEGER PRIMARY KEY` (no `AUTOINCREMENT`) gets no counter.
+async fn keep_autoincrement_counter<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    counter: i64,
+) -> Result<(), DbErr> {
+    let definition = query_strings(
+        db,
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+        vec![table.into()],
+    )
+    .await?;
+    if !definition
+        .iter()
+        .any(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
+    {
+        return Ok(());
+    }
+    // `sqlite_sequence` has no unique key on `name`: update the row, or insert it when the
+    // copy made none (no rows copied).
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?",
+        vec![counter.into(), table.into()],
+    ))
+    .await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? \
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+        vec![table.into(), counter.into(), table.into()],
+    ))
+    .await?;
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 //! (mixed case and stray spaces, NULLs, non-numeric moods, collisions, orphans), migrates on,
 //! and checks the transformed values. On SQLite and, when configured, PostgreSQL.
 
+use lifeos_migration::{Migrator, MigratorTrait};
 use lifeos_testkit::{TestDb, migrate_to, migration_names};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// A database at the revision just before `migration`.
 async fn before(migration: &str) -> Result<TestDb, DbErr> {
@@ -48,6 +49,18 @@ async fn rows(db: &DatabaseConnection, sql: &str) -> Result<Vec<Vec<Option<Strin
 
 fn s(value: &str) -> Option<String> {
     Some(value.to_owned())
+}
+
+/// The largest `id` of `table`.
+async fn max_id(db: &DatabaseConnection, table: &str) -> Result<i64, DbErr> {
+    rows(db, &format!("SELECT CAST(MAX(id) AS TEXT) FROM {table}"))
+        .await?
+        .first()
+        .and_then(|row| row.first())
+        .cloned()
+        .flatten()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| DbErr::Custom(format!("no id in {table}")))
 }
 
 const USER: &str =
@@ -846,6 +859,224 @@ async fn kernel_services_keep_duplicate_preferences_and_keys_and_seed_access() -
     assert!(
         rows(&db, "SELECT user_id FROM user_role").await?.is_empty(),
         "nobody is granted anything new"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rebuilt_autoincrement_table_never_hands_out_a_deleted_id() -> Result<(), DbErr> {
+    // `journal_entry` is `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite and rebuilt there by
+    // the ownership migration; on PostgreSQL its sequence never goes back either.
+    let db = before("m20261101_000002_ownership_foreign_key_actions").await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let definition = rows(
+            &db,
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'journal_entry'",
+        )
+        .await?;
+        let definition = definition
+            .first()
+            .and_then(|row| row.first())
+            .cloned()
+            .flatten()
+            .unwrap_or_default();
+        assert!(
+            definition.to_uppercase().contains("AUTOINCREMENT"),
+            "journal_entry must be AUTOINCREMENT for this test: {definition}"
+        );
+    }
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry (user_id, body) VALUES (1, 'kept')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO journal_entry (user_id, body) VALUES (1, 'deleted')",
+    )
+    .await?;
+    let deleted = max_id(&db, "journal_entry").await?;
+    exec(
+        &db,
+        &format!("DELETE FROM journal_entry WHERE id = {deleted}"),
+    )
+    .await?;
+    Migrator::up(db.conn(), None).await?;
+    assert_eq!(
+        rows(&db, "SELECT body FROM journal_entry").await?,
+        [[s("kept")]]
+    );
+    exec(
+        &db,
+        "INSERT INTO journal_entry (user_id, body) VALUES (1, 'new')",
+    )
+    .await?;
+    let new = max_id(&db, "journal_entry").await?;
+    assert!(
+        new > deleted,
+        "a row inserted after the rebuild got id {new}; {deleted} was used (and deleted) before it"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn kernel_services_fail_all_but_the_newest_of_several_running_runs() -> Result<(), DbErr> {
+    let db = before("m20261121_000001_kernel_services").await?;
+    exec(
+        &db,
+        "INSERT INTO readmodel_state (model_name, model_version, domain, model_type, idempotency_key) \
+         VALUES ('a', 'v1', 'finance', 'snapshot', 'ka'), ('b', 'v1', 'finance', 'snapshot', 'kb'), \
+         ('c', 'v1', 'finance', 'snapshot', 'kc')",
+    )
+    .await?;
+    // A crashed replayer: three runs of `a` v1 still `running`, the newest one second. A
+    // completed run of `a` that is newer still does not count; `b` has one running run; the
+    // two running runs of `c` started at the same instant (the higher id is the newest).
+    exec(
+        &db,
+        "INSERT INTO readmodel_run (model_name, model_version, status, started_at) VALUES \
+         ('a', 'v1', 'running', '2024-01-01 00:00:00'), \
+         ('a', 'v1', 'running', '2024-01-03 00:00:00'), \
+         ('a', 'v1', 'running', '2024-01-02 00:00:00'), \
+         ('a', 'v1', 'completed', '2024-01-04 00:00:00'), \
+         ('b', 'v1', 'running', '2024-01-01 00:00:00'), \
+         ('c', 'v1', 'running', '2024-01-05 00:00:00'), \
+         ('c', 'v1', 'running', '2024-01-05 00:00:00')",
+    )
+    .await?;
+    Migrator::up(db.conn(), None).await?;
+    let superseded = s("superseded by a newer running replay (m20261121_000001_kernel_services)");
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT model_name, status, error_message, \
+             CASE WHEN completed_at IS NULL THEN 'open' ELSE 'ended' END \
+             FROM readmodel_run ORDER BY id"
+        )
+        .await?,
+        [
+            [s("a"), s("failed"), superseded.clone(), s("ended")],
+            [s("a"), s("running"), None, s("open")],
+            [s("a"), s("failed"), superseded.clone(), s("ended")],
+            [s("a"), s("completed"), None, s("open")],
+            [s("b"), s("running"), None, s("open")],
+            [s("c"), s("failed"), superseded, s("ended")],
+            [s("c"), s("running"), None, s("open")],
+        ]
+    );
+    // The index now holds.
+    assert!(
+        exec(
+            &db,
+            "INSERT INTO readmodel_run (model_name, model_version, status) VALUES ('a', 'v1', 'running')"
+        )
+        .await
+        .is_err()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn kernel_hardening_lower_cases_emails_and_finds_them_from_history()
+-> Result<(), Box<dyn std::error::Error>> {
+    use lifeos_core::identity::{accounts, password_reset};
+
+    let db = before("m20261201_000001_kernel_hardening").await?;
+    exec(
+        &db,
+        "INSERT INTO \"user\" (email, password_hash) VALUES ('Ada@Example.org', 'h'), ('bob@example.org', 'h')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO password_reset_token (user_id, jti, expires_at, attempts) \
+         SELECT id, 'digest', '2030-01-01 00:00:00', 3 FROM \"user\" WHERE email = 'bob@example.org'",
+    )
+    .await?;
+    Migrator::up(db.conn(), None).await?;
+    assert_eq!(
+        rows(&db, "SELECT email FROM \"user\" ORDER BY email").await?,
+        [[s("ada@example.org")], [s("bob@example.org")]]
+    );
+    assert_eq!(
+        rows(&db, "SELECT jti FROM password_reset_token").await?,
+        [[s("digest")]]
+    );
+    // The unique index ignores case, whoever writes.
+    assert!(
+        exec(
+            &db,
+            "INSERT INTO \"user\" (email, password_hash) VALUES ('BOB@EXAMPLE.ORG', 'h')"
+        )
+        .await
+        .is_err()
+    );
+    // The services find the account from history however it is spelled.
+    assert!(matches!(
+        accounts::register(
+            db.conn(),
+            accounts::NewAccount {
+                email: "ADA@example.org".into(),
+                password: "correct horse battery".into(),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(lifeos_core::Error::Conflict(_))
+    ));
+    let reset = password_reset::request(db.conn(), "Ada@Example.org", password_reset::DEFAULT_TTL)
+        .await?
+        .ok_or("the account from history was not found")?;
+    password_reset::consume(db.conn(), &reset.token, "a brand new password").await?;
+    let account =
+        accounts::authenticate(db.conn(), "Ada@Example.org", "a brand new password").await?;
+    assert_eq!(account.email, "ada@example.org");
+    Ok(())
+}
+
+#[tokio::test]
+async fn kernel_hardening_refuses_emails_that_differ_only_by_case() -> Result<(), DbErr> {
+    let db = before("m20261201_000001_kernel_hardening").await?;
+    exec(
+        &db,
+        "INSERT INTO \"user\" (email, password_hash) VALUES \
+         ('Ada@Example.org', 'h'), ('carol@example.org', 'h'), ('ada@example.org', 'h'), \
+         ('ADA@EXAMPLE.ORG', 'h'), ('Dan@x.org', 'h'), ('dan@X.org', 'h')",
+    )
+    .await?;
+    let applied = Migrator::get_applied_migrations(db.conn()).await?.len();
+    let error = Migrator::up(db.conn(), None)
+        .await
+        .err()
+        .ok_or_else(|| DbErr::Custom("migrated despite the collisions".into()))?
+        .to_string();
+    for listed in [
+        "Ada@Example.org",
+        "ada@example.org",
+        "ADA@EXAMPLE.ORG",
+        "Dan@x.org",
+        "dan@X.org",
+        "5 accounts",
+    ] {
+        assert!(error.contains(listed), "`{listed}` missing from: {error}");
+    }
+    assert!(!error.contains("carol"), "{error}");
+    // Nothing was changed: neither the rows nor the chain.
+    assert_eq!(
+        Migrator::get_applied_migrations(db.conn()).await?.len(),
+        applied
+    );
+    assert_eq!(
+        rows(&db, "SELECT email FROM \"user\" ORDER BY id").await?,
+        [
+            [s("Ada@Example.org")],
+            [s("carol@example.org")],
+            [s("ada@example.org")],
+            [s("ADA@EXAMPLE.ORG")],
+            [s("Dan@x.org")],
+            [s("dan@X.org")]
+        ]
     );
     Ok(())
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lifeos_core::accounts::{self, NewAccount};
+use lifeos_core::identity::accounts::{self, NewAccount};
 use lifeos_entity::UserId;
 use lifeos_testkit::{TestDb, schema};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};

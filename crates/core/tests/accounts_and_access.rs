@@ -2,9 +2,10 @@
 //! environment selects (SQLite, or PostgreSQL with `LIFEOS_TEST_POSTGRES_URL`).
 
 use chrono::{Duration, Utc};
-use lifeos_core::accounts::{self, NewAccount};
-use lifeos_core::sessions::{self, LifecycleState, SessionPolicy};
-use lifeos_core::{Error, TokenProblem, access, blocklist, password_reset};
+use lifeos_core::identity::accounts::{self, NewAccount};
+use lifeos_core::identity::sessions::{self, LifecycleState, SessionPolicy};
+use lifeos_core::identity::{access, blocklist, password_reset};
+use lifeos_core::{Error, TokenProblem};
 use lifeos_entity::{Timestamp, UserId, auth_session, password_reset_token, session_token, user};
 use lifeos_testkit::TestDb;
 use sea_orm::sea_query::Expr;
@@ -371,9 +372,12 @@ async fn admin_reset_needs_the_admin_permission() -> Result<(), Box<dyn std::err
         sessions::refresh(db.conn(), &tokens.refresh_token, policy).await,
         Err(Error::Token(TokenProblem::Revoked))
     ));
-    let outbox =
-        lifeos_core::outbox::list(db.conn(), lifeos_core::outbox::OutboxStatus::Pending, 100)
-            .await?;
+    let outbox = lifeos_core::platform::outbox::list(
+        db.conn(),
+        lifeos_core::platform::outbox::OutboxStatus::Pending,
+        100,
+    )
+    .await?;
     assert!(
         outbox
             .iter()
@@ -437,6 +441,76 @@ async fn access_control_follows_roles_and_grants() -> Result<(), Box<dyn std::er
         access::require_permission(db.conn(), bob, "finance:write").await,
         Err(Error::Forbidden { permission }) if permission == "finance:write"
     ));
+
+    // Grants can be revoked; roles and permissions can be listed by administrators.
+    assert!(access::revoke_permission(db.conn(), ada, "auditor", "audit:read").await?);
+    assert!(!access::revoke_permission(db.conn(), ada, "auditor", "audit:read").await?);
+    assert!(!access::has_permission(db.conn(), bob, "audit:read").await?);
+    assert!(matches!(
+        access::revoke_permission(db.conn(), bob, "user", "account:write").await,
+        Err(Error::Forbidden { .. })
+    ));
+    let roles = access::list_roles(db.conn(), ada).await?;
+    let admin = roles
+        .iter()
+        .find(|role| role.name == access::ADMIN_ROLE)
+        .ok_or("no admin role")?;
+    assert_eq!(admin.permissions, [access::ADMIN]);
+    let auditor = roles
+        .iter()
+        .find(|role| role.name == "auditor")
+        .ok_or("no auditor")?;
+    assert!(auditor.permissions.is_empty());
+    let mut names: Vec<&str> = roles.iter().map(|role| role.name.as_str()).collect();
+    assert!(names.is_sorted());
+    names.retain(|name| access::DEFAULT_ROLES.contains(name));
+    assert_eq!(names.len(), access::DEFAULT_ROLES.len());
+    let codes: Vec<String> = access::list_permissions(db.conn(), ada)
+        .await?
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+    assert!(codes.contains(&"audit:read".to_owned()) && codes.is_sorted());
+    assert!(matches!(
+        access::list_roles(db.conn(), bob).await,
+        Err(Error::Forbidden { .. })
+    ));
+    assert!(matches!(
+        access::list_permissions(db.conn(), bob).await,
+        Err(Error::Forbidden { .. })
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_unassigned() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::at_head().await?;
+    let ada = accounts::register(db.conn(), new("ada@example.org"))
+        .await?
+        .id;
+    let bob = accounts::register(db.conn(), new("bob@example.org"))
+        .await?
+        .id;
+    access::bootstrap_admin(db.conn(), ada).await?;
+    assert!(matches!(
+        access::bootstrap_admin(db.conn(), bob).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        access::unassign_role(db.conn(), ada, ada, access::ADMIN_ROLE).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(access::has_permission(db.conn(), ada, access::ADMIN).await?);
+    // With a second administrator, either may step down — but not both.
+    access::assign_role(db.conn(), ada, bob, access::ADMIN_ROLE).await?;
+    assert!(access::unassign_role(db.conn(), bob, ada, access::ADMIN_ROLE).await?);
+    assert!(matches!(
+        access::unassign_role(db.conn(), bob, bob, access::ADMIN_ROLE).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(access::has_permission(db.conn(), bob, access::ADMIN).await?);
+    // Unassigning an administrator role someone does not hold is no loss.
+    assert!(!access::unassign_role(db.conn(), bob, ada, access::ADMIN_ROLE).await?);
     Ok(())
 }
 

@@ -35,6 +35,7 @@ fn postgres_url() -> Option<String> {
 pub struct TestDb {
     conn: DatabaseConnection,
     guard: Option<DropDatabase>,
+    _remove_file: Option<RemoveFile>,
 }
 
 impl TestDb {
@@ -46,7 +47,11 @@ impl TestDb {
         match postgres_url() {
             None => {
                 let conn = Database::connect("sqlite::memory:").await?;
-                Ok(Self { conn, guard: None })
+                Ok(Self {
+                    conn,
+                    guard: None,
+                    _remove_file: None,
+                })
             }
             Some(admin_url) => {
                 let name = format!("lifeos_test_{}", uuid::Uuid::new_v4().simple());
@@ -66,6 +71,7 @@ impl TestDb {
                 Ok(Self {
                     conn,
                     guard: Some(guard),
+                    _remove_file: None,
                 })
             }
         }
@@ -79,6 +85,47 @@ impl TestDb {
         let db = Self::empty().await?;
         Migrator::up(&db.conn, None).await?;
         Ok(db)
+    }
+
+    /// A fresh database at head that several connections use at once, for tests of
+    /// concurrent callers. On PostgreSQL it is [`TestDb::at_head`] (a pool of five
+    /// connections). On SQLite, an in-memory database has one connection, which would run
+    /// "concurrent" callers one after another; this one is a temporary file in WAL mode with
+    /// a pool of [`CONCURRENT_CONNECTIONS`] connections, each waiting up to five seconds for
+    /// the write lock (sqlx's busy timeout), removed when dropped.
+    ///
+    /// # Errors
+    /// Fails when the database cannot be created or a migration fails.
+    pub async fn concurrent_at_head() -> Result<Self, DbErr> {
+        if postgres_url().is_some() {
+            return Self::at_head().await;
+        }
+        let path = std::env::temp_dir().join(format!(
+            "lifeos_test_{}.sqlite",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let file = RemoveFile(path.clone());
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        // Migrate on one connection: the runner switches foreign-key enforcement off on the
+        // connection it rebuilds tables on, which a pool would not guarantee is the same.
+        let mut options = ConnectOptions::new(url.as_str());
+        options.max_connections(1).sqlx_logging(false);
+        let setup = Database::connect(options).await?;
+        setup
+            .execute_unprepared("PRAGMA journal_mode = WAL")
+            .await?;
+        Migrator::up(&setup, None).await?;
+        setup.close().await?;
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(CONCURRENT_CONNECTIONS)
+            .sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        Ok(Self {
+            conn,
+            guard: None,
+            _remove_file: Some(file),
+        })
     }
 
     /// A fresh database migrated up to and including the migration `name`.
@@ -107,6 +154,23 @@ impl Deref for TestDb {
 
     fn deref(&self) -> &DatabaseConnection {
         &self.conn
+    }
+}
+
+/// Connections of a [`TestDb::concurrent_at_head`] SQLite database.
+pub const CONCURRENT_CONNECTIONS: u32 = 8;
+
+/// Removes a SQLite database file (and its WAL and shared-memory files) when dropped.
+#[derive(Debug)]
+struct RemoveFile(std::path::PathBuf);
+
+impl Drop for RemoveFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

@@ -8,9 +8,10 @@
 //! their actions), unique keys, and single-column indexes.
 //!
 //! What an entity cannot express is not compared here: partial, expression, descending, GIN
-//! and multi-column non-unique indexes, check constraints, defaults. The step-by-step
-//! migration test covers those, and tests name the indexes that matter. A plain index on a
-//! column that is already unique is redundant and ignored on both sides.
+//! and multi-column non-unique indexes, check constraints, defaults, and when a foreign key is
+//! checked (its deferrability). The step-by-step migration test covers those, and tests name
+//! the indexes that matter. A plain index on a column that is already unique is redundant and
+//! ignored on both sides.
 //!
 //! Types are compared as each backend spells them. On SQLite the declared type is exactly what
 //! sea-query rendered in the migration, so the entity's type is rendered the same way; one
@@ -24,7 +25,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{DbBackend, EntityTrait, Schema as EntitySchema};
 
-use crate::schema::{ForeignKey, Schema};
+use crate::schema::{Deferrability, ForeignKey, Schema};
 
 /// An entity's table, as the entity describes it for one backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +87,8 @@ impl EntityTable {
                 foreign_columns: fk.get_ref_columns(),
                 on_delete: action(fk.get_on_delete()),
                 on_update: action(fk.get_on_update()),
+                // Entities cannot declare it; `compare` leaves it out.
+                deferrable: Deferrability::NotDeferrable,
             });
         }
         for index in helper.create_index_from_entity(E::default()) {
@@ -164,12 +167,26 @@ fn compare_table(
             table.primary_key, entity.primary_key
         ));
     }
-    for missing in table.foreign_keys.difference(&entity.foreign_keys) {
+    // Deferrability is left out on both sides: an entity cannot declare it (the step-by-step
+    // migration test compares it).
+    let without_timing = |keys: &BTreeSet<ForeignKey>| -> BTreeSet<ForeignKey> {
+        keys.iter()
+            .map(|key| ForeignKey {
+                deferrable: Deferrability::NotDeferrable,
+                ..key.clone()
+            })
+            .collect()
+    };
+    let (table_keys, entity_keys) = (
+        without_timing(&table.foreign_keys),
+        without_timing(&entity.foreign_keys),
+    );
+    for missing in table_keys.difference(&entity_keys) {
         out.push(format!(
             "`{name}`: foreign key not in the entity: {missing:?}"
         ));
     }
-    for extra in entity.foreign_keys.difference(&table.foreign_keys) {
+    for extra in entity_keys.difference(&table_keys) {
         out.push(format!("`{name}`: foreign key not in the table: {extra:?}"));
     }
 

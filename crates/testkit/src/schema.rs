@@ -1,16 +1,17 @@
 //! Normalized schema snapshots, for comparing a database with itself at another revision.
 //!
 //! A [`Schema`] holds what a migration can change: tables, columns (exact type, nullability,
-//! default), primary keys, foreign keys with their actions, indexes (uniqueness, method, key,
-//! partial predicate), check constraints, and on PostgreSQL the enum types and extensions.
-//! Names are kept where the database keeps them (indexes, enum types), so a migration that
-//! renames one is seen.
+//! default), primary keys, foreign keys with their actions and deferrability, indexes
+//! (uniqueness, method, key, partial predicate), check constraints, and on PostgreSQL the enum
+//! types and extensions. Names are kept where the database keeps them (indexes, enum types),
+//! so a migration that renames one is seen.
 //!
 //! Discovery uses sea-schema where it serves: SQLite columns and foreign keys, PostgreSQL
 //! enum types. It does not report index methods, partial predicates, exact type names,
-//! SQLite checks or extensions; its SQLite index discovery panics on expression indexes; and
-//! its PostgreSQL table discovery is too slow for a per-migration test (see the `postgres`
-//! module). Those parts are read from the catalogs here.
+//! SQLite checks, foreign-key deferrability or extensions; its SQLite index discovery panics
+//! on expression indexes; and its PostgreSQL table discovery is too slow for a per-migration
+//! test (see the `postgres` module). Those parts are read from the catalogs here (on SQLite,
+//! whose `PRAGMA foreign_key_list` omits deferrability, from the stored `CREATE TABLE`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,6 +71,32 @@ pub struct ForeignKey {
     pub on_delete: String,
     /// `ON UPDATE` action (`NO ACTION` when none was given).
     pub on_update: String,
+    /// When the key is checked (`DEFERRABLE …`).
+    pub deferrable: Deferrability,
+}
+
+/// When a foreign key is checked, as its definition declares it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Deferrability {
+    /// `NOT DEFERRABLE` (the default): checked at the end of each statement.
+    #[default]
+    NotDeferrable,
+    /// `DEFERRABLE [INITIALLY IMMEDIATE]`: checked at statement end unless the transaction
+    /// defers it.
+    InitiallyImmediate,
+    /// `DEFERRABLE INITIALLY DEFERRED`: checked when the transaction commits.
+    InitiallyDeferred,
+}
+
+impl Deferrability {
+    /// From PostgreSQL's `pg_constraint.condeferrable` and `condeferred`.
+    pub fn from_flags(deferrable: bool, initially_deferred: bool) -> Self {
+        match (deferrable, initially_deferred) {
+            (false, _) => Self::NotDeferrable,
+            (true, false) => Self::InitiallyImmediate,
+            (true, true) => Self::InitiallyDeferred,
+        }
+    }
 }
 
 /// An index.
@@ -363,6 +390,7 @@ mod sqlite {
                 },
             );
         }
+        let timings = foreign_key_timings(sql);
         for fk in &def.foreign_keys {
             table.foreign_keys.insert(ForeignKey {
                 columns: fk.from.clone(),
@@ -370,6 +398,7 @@ mod sqlite {
                 foreign_columns: fk.to.clone(),
                 on_delete: action(&fk.on_delete),
                 on_update: action(&fk.on_update),
+                deferrable: timing_of(&timings, &fk.from, &fk.table),
             });
         }
         table.indexes = indexes(db, name).await?;
@@ -436,6 +465,127 @@ mod sqlite {
             );
         }
         Ok(indexes)
+    }
+
+    /// A `REFERENCES` clause of a `CREATE TABLE` statement: the columns it constrains and the
+    /// table it references (both lower-cased, unquoted), and its deferrability.
+    pub(super) type Timing = (Vec<String>, String, Deferrability);
+
+    /// The deferrability of every foreign key in a `CREATE TABLE` statement — `PRAGMA
+    /// foreign_key_list` does not report it. A key is either inline on a column
+    /// (`col … REFERENCES t (…) … [NOT] DEFERRABLE [INITIALLY DEFERRED|IMMEDIATE]`) or a table
+    /// constraint (`[CONSTRAINT n] FOREIGN KEY (a, b) REFERENCES t (…) …`).
+    pub(super) fn foreign_key_timings(sql: &str) -> Vec<Timing> {
+        let (Some(open), Some(close)) = (sql.find('('), sql.rfind(')')) else {
+            return Vec::new();
+        };
+        if open >= close {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        // Each part is normalized: lower-cased, identifier quotes dropped, single spaces.
+        for part in split_top_level(&sql[open + 1..close]) {
+            let Some(at) = find_word(&part, "references") else {
+                continue;
+            };
+            let (head, clause) = (&part[..at], &part[at + "references".len()..]);
+            let columns: Vec<String> = match find_word(head, "foreign") {
+                Some(foreign) => {
+                    let rest = &head[foreign..];
+                    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+                        continue;
+                    };
+                    if open >= close {
+                        continue;
+                    }
+                    rest[open + 1..close].split(',').map(bare).collect()
+                }
+                None => {
+                    let column = bare(head.split_whitespace().next().unwrap_or_default());
+                    let constraint =
+                        ["constraint", "primary", "unique", "check"].contains(&column.as_str());
+                    if column.is_empty() || constraint {
+                        continue;
+                    }
+                    vec![column]
+                }
+            };
+            let target = bare(
+                clause
+                    .trim_start()
+                    .split(|c: char| c.is_whitespace() || c == '(')
+                    .next()
+                    .unwrap_or_default(),
+            );
+            found.push((columns, target, deferrability(clause)));
+        }
+        found
+    }
+
+    /// The deferrability a `REFERENCES …` clause (normalized) declares. As SQLite reads it,
+    /// `NOT DEFERRABLE` is never deferred, whatever `INITIALLY …` follows.
+    fn deferrability(clause: &str) -> Deferrability {
+        let tokens: Vec<&str> = clause
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+            .filter(|token| !token.is_empty())
+            .collect();
+        let Some(at) = tokens.iter().position(|token| *token == "deferrable") else {
+            return Deferrability::NotDeferrable;
+        };
+        if at > 0 && tokens[at - 1] == "not" {
+            return Deferrability::NotDeferrable;
+        }
+        match (tokens.get(at + 1), tokens.get(at + 2)) {
+            (Some(&"initially"), Some(&"deferred")) => Deferrability::InitiallyDeferred,
+            _ => Deferrability::InitiallyImmediate,
+        }
+    }
+
+    /// The deferrability of the foreign key on `columns` into `table`: the clause with the
+    /// same columns and target, else the only clause with the same columns.
+    pub(super) fn timing_of(timings: &[Timing], columns: &[String], table: &str) -> Deferrability {
+        let columns: Vec<String> = columns.iter().map(|column| column.to_lowercase()).collect();
+        let table = table.to_lowercase();
+        let same_columns: Vec<&Timing> = timings
+            .iter()
+            .filter(|(clause_columns, _, _)| *clause_columns == columns)
+            .collect();
+        same_columns
+            .iter()
+            .find(|(_, target, _)| *target == table)
+            .or(match same_columns.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            })
+            .map(|(_, _, deferrable)| *deferrable)
+            .unwrap_or_default()
+    }
+
+    /// An identifier without surrounding spaces, backquotes or brackets.
+    fn bare(name: &str) -> String {
+        name.trim()
+            .trim_matches(|c| c == '`' || c == '[' || c == ']')
+            .to_lowercase()
+    }
+
+    /// The byte index of `word` as a whole word in `text` (lower-case).
+    fn find_word(text: &str, word: &str) -> Option<usize> {
+        let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let mut from = 0;
+        while let Some(at) = text[from..].find(word) {
+            let start = from + at;
+            let end = start + word.len();
+            let before = text[..start]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_word(c));
+            let after = text[end..].chars().next().is_none_or(|c| !is_word(c));
+            if before && after {
+                return Some(start);
+            }
+            from = end;
+        }
+        None
     }
 
     /// The `CHECK (…)` constraints in a `CREATE TABLE` statement.
@@ -526,7 +676,8 @@ mod postgres {
         let constraints = format!(
             "SELECT c.relname::text, con.conname::text, con.contype::text, \
                     pg_get_constraintdef(con.oid), {}, f.relname::text, {}, \
-                    con.confdeltype::text, con.confupdtype::text \
+                    con.confdeltype::text, con.confupdtype::text, \
+                    con.condeferrable, con.condeferred \
              FROM pg_constraint con \
              JOIN pg_class c ON c.oid = con.conrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -555,6 +706,10 @@ mod postgres {
                         foreign_columns: split_names(row.try_get_by_index(6)?),
                         on_delete: action(&row.try_get_by_index::<String>(7)?),
                         on_update: action(&row.try_get_by_index::<String>(8)?),
+                        deferrable: Deferrability::from_flags(
+                            row.try_get_by_index(9)?,
+                            row.try_get_by_index(10)?,
+                        ),
                     });
                 }
                 _ => {
@@ -702,6 +857,73 @@ mod tests {
                 "x between 0 and 100".to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn reads_sqlite_foreign_key_deferrability_from_the_table_definition() {
+        use super::Deferrability::{InitiallyDeferred, InitiallyImmediate, NotDeferrable};
+        let timings = sqlite::foreign_key_timings(
+            "CREATE TABLE \"c\" ( \"id\" integer NOT NULL PRIMARY KEY AUTOINCREMENT, \
+             \"a_id\" integer REFERENCES \"a\" (\"id\") ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, \
+             b_id INTEGER CONSTRAINT fk_b REFERENCES b(id) NOT DEFERRABLE INITIALLY DEFERRED, \
+             \"references_seen\" integer DEFAULT 0, \"x\" integer, \"y\" integer, \"z\" integer, \
+             FOREIGN KEY (\"x\", \"y\") REFERENCES \"p\" (\"a\", \"b\") ON UPDATE NO ACTION DEFERRABLE, \
+             CONSTRAINT fk_z FOREIGN KEY (z) REFERENCES q (id) DEFERRABLE INITIALLY IMMEDIATE, \
+             FOREIGN KEY (\"z\") REFERENCES \"r\" (\"id\") )",
+        );
+        let key = |columns: &[&str], table: &str| {
+            let columns: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+            sqlite::timing_of(&timings, &columns, table)
+        };
+        assert_eq!(timings.len(), 5, "{timings:?}");
+        assert_eq!(key(&["a_id"], "a"), InitiallyDeferred);
+        assert_eq!(key(&["b_id"], "b"), NotDeferrable);
+        assert_eq!(key(&["x", "y"], "p"), InitiallyImmediate);
+        assert_eq!(key(&["z"], "q"), InitiallyImmediate);
+        assert_eq!(key(&["z"], "r"), NotDeferrable);
+        assert_eq!(key(&["nope"], "a"), NotDeferrable);
+    }
+
+    /// A parent `p` and a child `c` whose key into it carries `clause`.
+    async fn parent_and_child(clause: &str) -> Result<Schema, DbErr> {
+        let db = crate::TestDb::empty().await?;
+        db.execute_unprepared("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+            .await?;
+        db.execute_unprepared(&format!(
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id){clause})"
+        ))
+        .await?;
+        snapshot(&db).await
+    }
+
+    /// On SQLite, and on PostgreSQL when `LIFEOS_TEST_POSTGRES_URL` is set.
+    #[tokio::test]
+    async fn snapshots_differ_by_foreign_key_deferrability() -> Result<(), DbErr> {
+        let immediate = parent_and_child("").await?;
+        let deferred = parent_and_child(" DEFERRABLE INITIALLY DEFERRED").await?;
+        let timing = |schema: &Schema| -> Vec<Deferrability> {
+            schema
+                .tables
+                .get("c")
+                .map(|table| {
+                    table
+                        .foreign_keys
+                        .iter()
+                        .map(|key| key.deferrable)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(timing(&immediate), [Deferrability::NotDeferrable]);
+        assert_eq!(timing(&deferred), [Deferrability::InitiallyDeferred]);
+        assert_ne!(immediate, deferred);
+        let diff = immediate.diff(&deferred);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(
+            diff.iter().any(|line| line.contains("InitiallyDeferred")),
+            "{diff:?}"
+        );
+        Ok(())
     }
 
     #[test]

@@ -9,7 +9,16 @@
 //!
 //! A refresh token is single-use: [`refresh`] revokes it and issues a new pair for the same
 //! session. Presenting an already used refresh token again means it was copied, so the
-//! whole session is ended (refresh-token reuse detection).
+//! whole session is ended (refresh-token reuse detection) — also when the two presentations
+//! overlap: the first to use the token up rotates it, the second waits for that (the token's
+//! row lock on PostgreSQL, the write lock on SQLite), finds it used and ends the session,
+//! including the tokens the first call has just issued. Neither caller holds a live session
+//! afterwards.
+//!
+//! A session also has an absolute lifetime ([`SessionPolicy::max_age`], 30 days by default
+//! counted from sign-in): no token of it lives past that, and refreshing after it is
+//! [`TokenProblem::Expired`]. Sessions and refresh tokens from history that have no expiry
+//! are treated as expired.
 
 use chrono::{DateTime, Duration, Utc};
 use lifeos_entity::{Timestamp, UserId, auth_session, session_token};
@@ -20,7 +29,9 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::{Error, Result, TokenProblem, access, accounts, outbox, secret, validate};
+use super::{access, users};
+use crate::platform::outbox;
+use crate::{Error, Result, TokenProblem, db, secret, validate};
 
 /// Longest device id (`auth_session.device_id`).
 pub const DEVICE_ID_MAX: usize = 128;
@@ -66,21 +77,26 @@ impl LifecycleState {
 pub struct SessionPolicy {
     /// Lifetime of a session token (default 1 hour).
     pub session_ttl: Duration,
-    /// Lifetime of a refresh token (default 30 days).
+    /// Lifetime of a refresh token (default 14 days).
     pub refresh_ttl: Duration,
+    /// Absolute lifetime of a session, from sign-in (default 30 days): no token of the
+    /// session is valid past it, however often it is refreshed.
+    pub max_age: Duration,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
         Self {
             session_ttl: Duration::hours(1),
-            refresh_ttl: Duration::days(30),
+            refresh_ttl: Duration::days(14),
+            max_age: Duration::days(30),
         }
     }
 }
 
-/// A new token pair. The tokens are shown here once; the database keeps only their digests.
-#[derive(Clone, Debug)]
+/// A new token pair. The tokens are shown here once; the database keeps only their digests,
+/// and the `Debug` output shows neither.
+#[derive(Clone)]
 pub struct IssuedTokens {
     /// The session's id (what [`revoke`] takes).
     pub session_id: i32,
@@ -94,6 +110,19 @@ pub struct IssuedTokens {
     pub refresh_token: String,
     /// When the refresh token expires.
     pub refresh_expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("session_id", &self.session_id)
+            .field("user_id", &self.user_id)
+            .field("session_token", &"..")
+            .field("session_expires_at", &self.session_expires_at)
+            .field("refresh_token", &"..")
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish()
+    }
 }
 
 /// A session as its owner sees it.
@@ -130,13 +159,17 @@ impl From<auth_session::Model> for Session {
 }
 
 fn check_policy(policy: &SessionPolicy) -> Result<()> {
-    if policy.session_ttl <= Duration::zero() || policy.refresh_ttl <= Duration::zero() {
+    if policy.session_ttl <= Duration::zero()
+        || policy.refresh_ttl <= Duration::zero()
+        || policy.max_age <= Duration::zero()
+    {
         return Err(Error::invalid("policy", "token lifetimes must be positive"));
     }
     Ok(())
 }
 
-/// Opens a session for `user` (after [`accounts::authenticate`]) and returns its tokens.
+/// Opens a session for `user` (after [`super::accounts::authenticate`]; or use
+/// [`super::accounts::sign_in`]) and returns its tokens.
 ///
 /// # Errors
 /// [`Error::Invalid`] for an over-long device id or a non-positive lifetime;
@@ -155,13 +188,13 @@ where
         Some(id) => validate::optional_text("device_id", id, DEVICE_ID_MAX)?,
         None => None,
     };
-    let txn = db.begin().await?;
-    if !accounts::load(&txn, user).await?.is_active {
+    let txn = db::begin_write(db).await?;
+    if !users::load(&txn, user).await?.is_active {
         return Err(Error::AccountInactive);
     }
     let now = Utc::now();
     let session_token = secret::new_token()?;
-    let session_expires_at = now + policy.session_ttl;
+    let session_expires_at = now + policy.session_ttl.min(policy.max_age);
     let session = auth_session::ActiveModel {
         session_id: Set(secret::token_digest(&session_token)),
         user_id: Set(user),
@@ -175,7 +208,7 @@ where
     .insert(&txn)
     .await?;
     let (refresh_token, refresh_expires_at) =
-        insert_refresh_token(&txn, user, session.id, now, policy).await?;
+        insert_refresh_token(&txn, user, session.id, now, now + policy.max_age, policy).await?;
     txn.commit().await?;
     Ok(IssuedTokens {
         session_id: session.id,
@@ -187,15 +220,18 @@ where
     })
 }
 
+/// Stores a new refresh token of `session`, expiring after the policy's lifetime but never
+/// after the session's `deadline`.
 async fn insert_refresh_token<C: ConnectionTrait>(
     db: &C,
     user: UserId,
     session: i32,
     now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
     policy: SessionPolicy,
 ) -> Result<(String, DateTime<Utc>)> {
     let token = secret::new_token()?;
-    let expires_at = now + policy.refresh_ttl;
+    let expires_at = std::cmp::min(now + policy.refresh_ttl, deadline);
     session_token::ActiveModel {
         user_id: Set(user),
         jti: Set(secret::token_digest(&token)),
@@ -215,8 +251,8 @@ async fn insert_refresh_token<C: ConnectionTrait>(
 ///
 /// # Errors
 /// [`Error::Token`] with [`TokenProblem::Unknown`], [`TokenProblem::Expired`] or
-/// [`TokenProblem::Revoked`] (the session ended); [`Error::AccountInactive`] when the owner
-/// was deactivated meanwhile.
+/// [`TokenProblem::Revoked`] (the session ended; a session from history without an expiry is
+/// expired); [`Error::AccountInactive`] when the owner was deactivated meanwhile.
 pub async fn validate<C: ConnectionTrait>(db: &C, session_token: &str) -> Result<Session> {
     let session = auth_session::Entity::find()
         .filter(auth_session::Column::SessionId.eq(secret::token_digest(session_token)))
@@ -230,11 +266,11 @@ pub async fn validate<C: ConnectionTrait>(db: &C, session_token: &str) -> Result
     }
     if session
         .expires_at
-        .is_some_and(|at| at.as_utc() <= Utc::now())
+        .is_none_or(|at| at.as_utc() <= Utc::now())
     {
         return Err(Error::Token(TokenProblem::Expired));
     }
-    if !accounts::load(db, session.user_id).await?.is_active {
+    if !users::load(db, session.user_id).await?.is_active {
         return Err(Error::AccountInactive);
     }
     Ok(session.into())
@@ -244,41 +280,59 @@ pub async fn validate<C: ConnectionTrait>(db: &C, session_token: &str) -> Result
 /// The presented refresh token is used up.
 ///
 /// A refresh token that was already used is evidence that it leaked: the session it belongs
-/// to is ended (state `invalidated`, every refresh token revoked) and that change is kept,
-/// although the call returns [`TokenProblem::Revoked`] — the one error after which something
-/// was written.
+/// to is ended (state `invalidated`, every refresh token revoked, the session token refused)
+/// and that change is kept, although the call returns [`TokenProblem::Revoked`] — the one
+/// error after which something was written. Two calls presenting the same token at once are
+/// the same case: one rotates, the other ends the session (see the module docs).
 ///
 /// # Errors
-/// [`Error::Token`] ([`TokenProblem::Unknown`], [`TokenProblem::Expired`],
-/// [`TokenProblem::Revoked`]); [`Error::AccountInactive`]; [`Error::Invalid`] for a
-/// non-positive lifetime.
+/// [`Error::Token`] ([`TokenProblem::Unknown`]; [`TokenProblem::Expired`] for an expired
+/// token or a session past [`SessionPolicy::max_age`]; [`TokenProblem::Revoked`]);
+/// [`Error::AccountInactive`]; [`Error::Invalid`] for a non-positive lifetime.
 pub async fn refresh<C>(db: &C, refresh_token: &str, policy: SessionPolicy) -> Result<IssuedTokens>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     check_policy(&policy)?;
-    let txn = db.begin().await?;
-    let token = session_token::Entity::find()
-        .filter(session_token::Column::Jti.eq(secret::token_digest(refresh_token)))
-        .one(&txn)
-        .await?
-        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    let digest = secret::token_digest(refresh_token);
+    let txn = db::begin_write(db).await?;
+    let now = Utc::now();
+    // Use the token up first. Its row lock (PostgreSQL) or the write lock (SQLite) makes a
+    // concurrent refresh with the same token wait here, and then find it used. Any refusal
+    // below rolls this back.
+    let used = session_token::Entity::update_many()
+        .col_expr(session_token::Column::Revoked, Expr::value(true))
+        .col_expr(
+            session_token::Column::UpdatedAt,
+            Expr::value(Timestamp(now)),
+        )
+        .filter(session_token::Column::Jti.eq(digest.as_str()))
+        .filter(session_token::Column::Revoked.eq(false))
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(token) = used.into_iter().next() else {
+        let token = session_token::Entity::find()
+            .filter(session_token::Column::Jti.eq(digest.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or(Error::Token(TokenProblem::Unknown))?;
+        // Used before: reuse detection ends the session it belongs to.
+        if let Some(session_id) = token.auth_session_id {
+            end_sessions(
+                &txn,
+                Condition::all().add(auth_session::Column::Id.eq(session_id)),
+                LifecycleState::Invalidated,
+            )
+            .await?;
+            txn.commit().await?;
+        }
+        return Err(Error::Token(TokenProblem::Revoked));
+    };
     let Some(session_id) = token.auth_session_id else {
         // A token from history, not tied to a session: it cannot be rotated.
         return Err(Error::Token(TokenProblem::Revoked));
     };
-    let now = Utc::now();
-    if token.revoked {
-        end_sessions(
-            &txn,
-            Condition::all().add(auth_session::Column::Id.eq(session_id)),
-            LifecycleState::Invalidated,
-        )
-        .await?;
-        txn.commit().await?;
-        return Err(Error::Token(TokenProblem::Revoked));
-    }
-    if token.expires_at.is_some_and(|at| at.as_utc() <= now) {
+    if token.expires_at.is_none_or(|at| at.as_utc() <= now) {
         return Err(Error::Token(TokenProblem::Expired));
     }
     let session = auth_session::Entity::find_by_id(session_id)
@@ -288,25 +342,15 @@ where
     if LifecycleState::parse(&session.lifecycle_state) != LifecycleState::Active {
         return Err(Error::Token(TokenProblem::Revoked));
     }
-    if !accounts::load(&txn, session.user_id).await?.is_active {
+    let deadline = session.created_at.as_utc() + policy.max_age;
+    if deadline <= now {
+        return Err(Error::Token(TokenProblem::Expired));
+    }
+    if !users::load(&txn, session.user_id).await?.is_active {
         return Err(Error::AccountInactive);
     }
-    // Use the token up; a concurrent refresh with the same token finds it revoked.
-    let used = session_token::Entity::update_many()
-        .col_expr(session_token::Column::Revoked, Expr::value(true))
-        .col_expr(
-            session_token::Column::UpdatedAt,
-            Expr::value(Timestamp(now)),
-        )
-        .filter(session_token::Column::Id.eq(token.id))
-        .filter(session_token::Column::Revoked.eq(false))
-        .exec(&txn)
-        .await?;
-    if used.rows_affected != 1 {
-        return Err(Error::Token(TokenProblem::Revoked));
-    }
     let session_token = secret::new_token()?;
-    let session_expires_at = now + policy.session_ttl;
+    let session_expires_at = std::cmp::min(now + policy.session_ttl, deadline);
     auth_session::Entity::update_many()
         .col_expr(
             auth_session::Column::SessionId,
@@ -321,7 +365,7 @@ where
         .exec(&txn)
         .await?;
     let (refresh_token, refresh_expires_at) =
-        insert_refresh_token(&txn, session.user_id, session.id, now, policy).await?;
+        insert_refresh_token(&txn, session.user_id, session.id, now, deadline, policy).await?;
     txn.commit().await?;
     Ok(IssuedTokens {
         session_id: session.id,
@@ -358,7 +402,7 @@ pub async fn revoke<C>(db: &C, user: UserId, session_id: i32) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     auth_session::Entity::find_by_id(session_id)
         .filter(auth_session::Column::UserId.eq(user))
         .one(&txn)
@@ -382,7 +426,7 @@ pub async fn sign_out<C>(db: &C, session_token: &str) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let session = auth_session::Entity::find()
         .filter(auth_session::Column::SessionId.eq(secret::token_digest(session_token)))
         .one(&txn)
@@ -409,9 +453,9 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let reason = validate::text("reason", reason, REASON_MAX)?;
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     access::require_permission(&txn, admin, access::ADMIN).await?;
-    accounts::load(&txn, target).await?;
+    users::load(&txn, target).await?;
     let ended = end_all(&txn, target, LifecycleState::AdminReset).await?;
     outbox::enqueue(
         &txn,
@@ -425,7 +469,8 @@ where
 }
 
 /// Marks `expired` every active session whose session token and refresh tokens have all
-/// expired. Returns how many. Run it periodically; [`validate`] and [`refresh`] already
+/// expired (a session or token from history without an expiry counts as expired). Returns
+/// how many. Run it periodically; [`validate`] and [`refresh`] already
 /// refuse expired tokens without it.
 ///
 /// # Errors
@@ -445,11 +490,15 @@ where
         .and_where(Expr::col((session_token::Entity, session_token::Column::Revoked)).eq(false))
         .and_where(Expr::col((session_token::Entity, session_token::Column::ExpiresAt)).gt(now))
         .to_owned();
-    let txn = db.begin().await?;
+    let txn = db::begin_write(db).await?;
     let ended = end_sessions(
         &txn,
         Condition::all()
-            .add(auth_session::Column::ExpiresAt.lte(now))
+            .add(
+                Condition::any()
+                    .add(auth_session::Column::ExpiresAt.lte(now))
+                    .add(auth_session::Column::ExpiresAt.is_null()),
+            )
             .add(Expr::exists(live_refresh).not()),
         LifecycleState::Expired,
     )

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use lifeos_entity::{Timestamp, UserId, jwt_blocklist};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::{Result, validate};
@@ -13,7 +13,9 @@ use crate::{Result, validate};
 pub const JTI_MAX: usize = 64;
 
 /// Blocks the token `jti` until `expires_at`, recording who blocked it. Blocking a blocked
-/// token again keeps the later expiry.
+/// token again keeps the later expiry — decided in the one upsert statement, so concurrent
+/// blocks of one token end with the latest of their expiries. An entry from history without
+/// an expiry (blocked for good) stays without one.
 ///
 /// # Errors
 /// [`crate::Error::Invalid`] for an empty or over-long `jti`; `field = "reference"` when
@@ -25,10 +27,6 @@ pub async fn block<C: ConnectionTrait>(
     created_by: Option<UserId>,
 ) -> Result<()> {
     let jti = validate::text("jti", jti, JTI_MAX)?;
-    let existing = find(db, &jti).await?;
-    if existing.is_some_and(|row| row.expires_at.is_some_and(|at| at.as_utc() >= expires_at)) {
-        return Ok(());
-    }
     let now = Timestamp::now();
     jwt_blocklist::Entity::insert(jwt_blocklist::ActiveModel {
         jti: Set(jti),
@@ -40,10 +38,15 @@ pub async fn block<C: ConnectionTrait>(
     })
     .on_conflict(
         OnConflict::column(jwt_blocklist::Column::Jti)
-            .update_columns([
+            .value(
                 jwt_blocklist::Column::ExpiresAt,
-                jwt_blocklist::Column::UpdatedAt,
-            ])
+                Expr::cust(
+                    "CASE WHEN jwt_blocklist.expires_at IS NULL \
+                     OR jwt_blocklist.expires_at >= excluded.expires_at \
+                     THEN jwt_blocklist.expires_at ELSE excluded.expires_at END",
+                ),
+            )
+            .update_column(jwt_blocklist::Column::UpdatedAt)
             .to_owned(),
     )
     .exec(db)

@@ -11,7 +11,7 @@
 use lifeos_entity::{Timestamp, readmodel_run, readmodel_state};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
     TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
@@ -179,7 +179,9 @@ where
 }
 
 /// Records that run `run_id` has applied every event up to `event_id`: the run's end and the
-/// model's checkpoint move there. Checkpoints only move forward.
+/// model's checkpoint move there. Checkpoints only move forward, and only a running run
+/// moves them: both updates are conditional, so a run finished or failed meanwhile (or a
+/// concurrent `advance` that got further) is not overwritten.
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown run; [`Error::Conflict`] when it is not running;
@@ -188,27 +190,36 @@ pub async fn advance<C>(db: &C, run_id: i32, event_id: i64) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let run = running(&txn, run_id).await?;
-    let behind = run
-        .event_end_id
-        .or(run.event_start_id.map(|start| start - 1))
-        .is_some_and(|checkpoint| event_id < checkpoint);
-    if behind {
+    let behind = |checkpoint: Option<i64>| checkpoint.is_some_and(|at| event_id < at);
+    if behind(
+        run.event_end_id
+            .or(run.event_start_id.map(|start| start - 1)),
+    ) {
         return Err(Error::invalid(
             "event_id",
             format!("{event_id} is behind the run's checkpoint"),
         ));
     }
     let now = Timestamp::now();
-    readmodel_run::Entity::update_many()
+    let moved = readmodel_run::Entity::update_many()
         .col_expr(
             readmodel_run::Column::EventEndId,
             Expr::value(Some(event_id)),
         )
         .filter(readmodel_run::Column::Id.eq(run_id))
+        .filter(readmodel_run::Column::Status.eq(RunStatus::Running.as_str()))
+        .filter(
+            Condition::any()
+                .add(readmodel_run::Column::EventEndId.is_null())
+                .add(readmodel_run::Column::EventEndId.lte(event_id)),
+        )
         .exec(&txn)
         .await?;
+    if moved.rows_affected != 1 {
+        return Err(not_advanced(&txn, run_id, event_id).await);
+    }
     readmodel_state::Entity::update_many()
         .col_expr(
             readmodel_state::Column::LastReplayedEventId,
@@ -225,16 +236,34 @@ where
         .col_expr(readmodel_state::Column::UpdatedAt, Expr::value(now))
         .filter(readmodel_state::Column::ModelName.eq(run.model_name.as_str()))
         .filter(readmodel_state::Column::ModelVersion.eq(run.model_version.as_str()))
+        .filter(
+            Condition::any()
+                .add(readmodel_state::Column::LastReplayedEventId.is_null())
+                .add(readmodel_state::Column::LastReplayedEventId.lte(event_id)),
+        )
         .exec(&txn)
         .await?;
     txn.commit().await?;
     Ok(())
 }
 
+/// Why a conditional `advance` matched no row: the run is gone, no longer running, or
+/// already past `event_id`.
+async fn not_advanced<C: ConnectionTrait>(db: &C, run_id: i32, event_id: i64) -> Error {
+    match running(db, run_id).await {
+        Ok(_) => Error::invalid(
+            "event_id",
+            format!("{event_id} is behind the run's checkpoint"),
+        ),
+        Err(error) => error,
+    }
+}
+
 /// Marks run `run_id` completed.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown run; [`Error::Conflict`] when it is not running.
+/// [`Error::NotFound`] for an unknown run; [`Error::Conflict`] when it is not running (also
+/// when another call finished or failed it meanwhile: the first one wins).
 pub async fn finish<C>(db: &C, run_id: i32) -> Result<readmodel_run::Model>
 where
     C: ConnectionTrait + TransactionTrait,
@@ -254,6 +283,7 @@ where
     close(db, run_id, RunStatus::Failed, Some(error)).await
 }
 
+/// Moves a running run to `status`, conditionally on it still running.
 async fn close<C>(
     db: &C,
     run_id: i32,
@@ -263,15 +293,24 @@ async fn close<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
-    let run = running(&txn, run_id).await?;
-    let mut active: readmodel_run::ActiveModel = run.into();
-    active.status = Set(status.as_str().to_owned());
-    active.error_message = Set(error);
-    active.completed_at = Set(Some(Timestamp::now()));
-    let run = active.update(&txn).await?;
-    txn.commit().await?;
-    Ok(run)
+    let closed = readmodel_run::Entity::update_many()
+        .col_expr(readmodel_run::Column::Status, Expr::value(status.as_str()))
+        .col_expr(readmodel_run::Column::ErrorMessage, Expr::value(error))
+        .col_expr(
+            readmodel_run::Column::CompletedAt,
+            Expr::value(Some(Timestamp::now())),
+        )
+        .filter(readmodel_run::Column::Id.eq(run_id))
+        .filter(readmodel_run::Column::Status.eq(RunStatus::Running.as_str()))
+        .exec_with_returning(db)
+        .await?;
+    match closed.into_iter().next() {
+        Some(run) => Ok(run),
+        None => Err(running(db, run_id)
+            .await
+            .err()
+            .unwrap_or_else(|| Error::Conflict(format!("replay run {run_id} changed meanwhile")))),
+    }
 }
 
 async fn running<C: ConnectionTrait>(db: &C, run_id: i32) -> Result<readmodel_run::Model> {

@@ -10,19 +10,22 @@
 //! | `<domain>:write` (finance, calendar, health, habits, skills, projects, relationships, journal) | the same code |
 //! | `admin` (not a default) | `auth:admin` |
 //!
-//! A deactivated user holds no permission. Changing roles and permissions requires
-//! [`ADMIN`]; the first administrator is made with [`bootstrap_admin`].
+//! A deactivated user holds no permission. Changing and listing roles and permissions
+//! requires [`ADMIN`]; the first administrator is made with [`bootstrap_admin`] (race-free:
+//! of two concurrent calls one succeeds), and the last holder of [`ADMIN_ROLE`] cannot be
+//! unassigned, so an installation never loses its only administrator by mistake.
 
 use std::collections::BTreeSet;
 
 use lifeos_entity::{Timestamp, UserId, permission, role, role_permission, user, user_role};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait,
-    Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set, TransactionSession, TransactionTrait,
 };
 
-use crate::{Error, Result, validate};
+use super::users;
+use crate::{Error, Result, db, validate};
 
 /// The roles every new account receives (as the sources grant them).
 pub const DEFAULT_ROLES: [&str; 9] = [
@@ -233,11 +236,7 @@ pub async fn grant_permission<C: ConnectionTrait>(
 ) -> Result<()> {
     require_permission(db, actor, ADMIN).await?;
     let role = find_role(db, role).await?;
-    let permission = permission::Entity::find()
-        .filter(permission::Column::Code.eq(code))
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::not_found("permission", code))?;
+    let permission = find_permission(db, code).await?;
     role_permission::Entity::insert(role_permission::ActiveModel {
         role_id: Set(role.id),
         permission_id: Set(permission.id),
@@ -268,32 +267,136 @@ pub async fn assign_role<C: ConnectionTrait>(
 ) -> Result<()> {
     require_permission(db, actor, ADMIN).await?;
     let role = find_role(db, role).await?;
-    crate::accounts::load(db, target).await?;
+    users::load(db, target).await?;
     assign(db, target, role.id).await
 }
 
 /// Takes the role `role` from `target` (administrators only). Returns whether they held it.
+/// The last holder of [`ADMIN_ROLE`] keeps it: checked under a lock on the role, so two
+/// administrators unassigning each other at once cannot both succeed.
 ///
 /// # Errors
 /// [`Error::Forbidden`] unless `actor` holds [`ADMIN`]; [`Error::NotFound`] for an unknown
-/// role.
-pub async fn unassign_role<C: ConnectionTrait>(
-    db: &C,
-    actor: UserId,
-    target: UserId,
-    role: &str,
-) -> Result<bool> {
-    require_permission(db, actor, ADMIN).await?;
-    let role = find_role(db, role).await?;
+/// role; [`Error::Conflict`] when `target` is the last administrator.
+pub async fn unassign_role<C>(db: &C, actor: UserId, target: UserId, role: &str) -> Result<bool>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = db::begin_write(db).await?;
+    require_permission(&txn, actor, ADMIN).await?;
+    let role = find_role_for_update(&txn, role).await?;
+    let holds = |user: UserId| {
+        user_role::Entity::find()
+            .filter(user_role::Column::UserId.eq(user))
+            .filter(user_role::Column::RoleId.eq(role.id))
+    };
+    if role.name == ADMIN_ROLE && holds(target).count(&txn).await? > 0 {
+        let holders = user_role::Entity::find()
+            .filter(user_role::Column::RoleId.eq(role.id))
+            .count(&txn)
+            .await?;
+        if holders <= 1 {
+            return Err(Error::Conflict(
+                "the last administrator cannot be unassigned".into(),
+            ));
+        }
+    }
     let deleted = user_role::Entity::delete_many()
         .filter(user_role::Column::UserId.eq(target))
         .filter(user_role::Column::RoleId.eq(role.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(deleted.rows_affected > 0)
+}
+
+/// Stops the role `role` granting the permission `code` (administrators only). Returns
+/// whether it granted it.
+///
+/// # Errors
+/// [`Error::Forbidden`] unless `actor` holds [`ADMIN`]; [`Error::NotFound`] for an unknown
+/// role or permission.
+pub async fn revoke_permission<C: ConnectionTrait>(
+    db: &C,
+    actor: UserId,
+    role: &str,
+    code: &str,
+) -> Result<bool> {
+    require_permission(db, actor, ADMIN).await?;
+    let role = find_role(db, role).await?;
+    let permission = find_permission(db, code).await?;
+    let deleted = role_permission::Entity::delete_many()
+        .filter(role_permission::Column::RoleId.eq(role.id))
+        .filter(role_permission::Column::PermissionId.eq(permission.id))
         .exec(db)
         .await?;
     Ok(deleted.rows_affected > 0)
 }
 
-/// Makes `user` the first administrator. Operators run it once after set-up.
+/// A role and the permission codes it grants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleGrants {
+    /// The role's name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// The permission codes it grants, sorted.
+    pub permissions: Vec<String>,
+}
+
+/// Every role with the permissions it grants, by name (administrators only).
+///
+/// # Errors
+/// [`Error::Forbidden`] unless `actor` holds [`ADMIN`].
+pub async fn list_roles<C: ConnectionTrait>(db: &C, actor: UserId) -> Result<Vec<RoleGrants>> {
+    require_permission(db, actor, ADMIN).await?;
+    let mut grants: std::collections::BTreeMap<i32, Vec<String>> = Default::default();
+    for (grant, permission) in role_permission::Entity::find()
+        .find_also_related(permission::Entity)
+        .all(db)
+        .await?
+    {
+        if let Some(permission) = permission {
+            grants
+                .entry(grant.role_id)
+                .or_default()
+                .push(permission.code);
+        }
+    }
+    Ok(role::Entity::find()
+        .order_by_asc(role::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|role| {
+            let mut permissions = grants.remove(&role.id).unwrap_or_default();
+            permissions.sort();
+            RoleGrants {
+                name: role.name,
+                description: role.description,
+                permissions,
+            }
+        })
+        .collect())
+}
+
+/// Every permission code, sorted (administrators only).
+///
+/// # Errors
+/// [`Error::Forbidden`] unless `actor` holds [`ADMIN`].
+pub async fn list_permissions<C: ConnectionTrait>(
+    db: &C,
+    actor: UserId,
+) -> Result<Vec<permission::Model>> {
+    require_permission(db, actor, ADMIN).await?;
+    Ok(permission::Entity::find()
+        .order_by_asc(permission::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// Makes `user` the first administrator. Operators run it once after set-up. Two calls at
+/// once make one administrator: the check and the grant run under a lock on the admin role.
 ///
 /// # Errors
 /// [`Error::Conflict`] when someone already holds the [`ADMIN_ROLE`]; [`Error::NotFound`] for
@@ -302,15 +405,14 @@ pub async fn bootstrap_admin<C>(db: &C, user: UserId) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
-    crate::accounts::load(&txn, user).await?;
-    let role = find_role(&txn, ADMIN_ROLE).await?;
+    let txn = db::begin_write(db).await?;
+    users::load(&txn, user).await?;
+    let role = find_role_for_update(&txn, ADMIN_ROLE).await?;
     let holders = user_role::Entity::find()
         .filter(user_role::Column::RoleId.eq(role.id))
-        .filter(Expr::col(user_role::Column::UserId).is_not_null())
-        .all(&txn)
+        .count(&txn)
         .await?;
-    if !holders.is_empty() {
+    if holders > 0 {
         return Err(Error::Conflict("an administrator already exists".into()));
     }
     assign(&txn, user, role.id).await?;
@@ -324,4 +426,23 @@ async fn find_role<C: ConnectionTrait>(db: &C, name: &str) -> Result<role::Model
         .one(db)
         .await?
         .ok_or_else(|| Error::not_found("role", name))
+}
+
+/// The role `name`, locked until the end of the transaction (`FOR UPDATE` on PostgreSQL; the
+/// SQLite transaction from [`db::begin_write`] already holds the write lock).
+async fn find_role_for_update<C: ConnectionTrait>(db: &C, name: &str) -> Result<role::Model> {
+    role::Entity::find()
+        .filter(role::Column::Name.eq(name))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("role", name))
+}
+
+async fn find_permission<C: ConnectionTrait>(db: &C, code: &str) -> Result<permission::Model> {
+    permission::Entity::find()
+        .filter(permission::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("permission", code))
 }

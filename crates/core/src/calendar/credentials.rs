@@ -5,6 +5,12 @@
 //!
 //! Rows written before this crate hold plaintext; [`seal_plaintext`] encrypts them in place
 //! once the key is available, and reading one before that is an [`Error::Decrypt`].
+//!
+//! Sealed values name the key they were sealed under ([`CredentialKey::id`]);
+//! [`rotate_key`] re-seals every row under a new key in one transaction. Providers send a
+//! refresh token only at the first consent, so [`store`] without one keeps the stored refresh
+//! token; only [`clear_refresh_token`] (or [`remove`]) drops it. Decrypted tokens are wiped
+//! from memory when dropped, and no type here prints a token in its `Debug` output.
 
 use chrono::{DateTime, Utc};
 use lifeos_entity::{Timestamp, UserId, calendar_oauth_token};
@@ -13,6 +19,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionSession, TransactionTrait,
 };
+use zeroize::Zeroizing;
 
 use crate::secret::{self, CredentialKey};
 use crate::{Error, Result, validate};
@@ -49,19 +56,31 @@ impl Provider {
     }
 }
 
-/// Tokens received from a provider's OAuth flow.
-#[derive(Clone, Debug)]
+/// Tokens received from a provider's OAuth flow. Its `Debug` output hides the tokens.
+#[derive(Clone)]
 pub struct NewCredential {
     /// Which provider.
     pub provider: Provider,
     /// The access token.
     pub access_token: String,
-    /// The refresh token, if the provider gave one.
+    /// The refresh token, if the provider gave one (`None` keeps the stored one).
     pub refresh_token: Option<String>,
     /// The token type (default `Bearer`; at most 32 characters).
     pub token_type: Option<String>,
     /// When the access token expires.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCredential")
+            .field("provider", &self.provider)
+            .field("access_token", &"..")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| ".."))
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A stored credential, opened.
@@ -71,10 +90,10 @@ pub struct Credential {
     pub user_id: UserId,
     /// The provider.
     pub provider: Provider,
-    /// The access token, decrypted.
-    pub access_token: String,
-    /// The refresh token, decrypted.
-    pub refresh_token: Option<String>,
+    /// The access token, decrypted (wiped from memory when dropped).
+    pub access_token: Zeroizing<String>,
+    /// The refresh token, decrypted (wiped from memory when dropped).
+    pub refresh_token: Option<Zeroizing<String>>,
     /// The token type.
     pub token_type: String,
     /// When the access token expires.
@@ -130,7 +149,8 @@ fn context(user: UserId, provider: Provider, field: &str) -> String {
 }
 
 /// Stores the tokens of `user` for `provider`, replacing earlier ones (the pair is unique),
-/// and marks the credential active.
+/// and marks the credential active. Without a refresh token, the stored refresh token stays
+/// (providers send one only at the first consent).
 ///
 /// # Errors
 /// [`Error::Invalid`] for an empty or over-long token or token type; `field = "reference"`
@@ -173,9 +193,12 @@ pub async fn store<C: ConnectionTrait>(
             calendar_oauth_token::Column::UserId,
             calendar_oauth_token::Column::Provider,
         ])
+        .value(
+            calendar_oauth_token::Column::RefreshToken,
+            Expr::cust("COALESCE(excluded.refresh_token, calendar_oauth_token.refresh_token)"),
+        )
         .update_columns([
             calendar_oauth_token::Column::AccessToken,
-            calendar_oauth_token::Column::RefreshToken,
             calendar_oauth_token::Column::TokenType,
             calendar_oauth_token::Column::ExpiresAt,
             calendar_oauth_token::Column::IsActive,
@@ -263,6 +286,95 @@ pub async fn remove<C: ConnectionTrait>(db: &C, user: UserId, provider: Provider
         .exec(db)
         .await?;
     Ok(deleted.rows_affected > 0)
+}
+
+/// Drops the stored refresh token of `user` for `provider` (the access token stays). Returns
+/// whether there was one.
+///
+/// # Errors
+/// [`Error::NotFound`] when `user` has no credential for `provider`.
+pub async fn clear_refresh_token<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    provider: Provider,
+) -> Result<bool> {
+    let row = find(db, user, provider).await?;
+    let had = row.refresh_token.is_some();
+    calendar_oauth_token::Entity::update_many()
+        .col_expr(
+            calendar_oauth_token::Column::RefreshToken,
+            Expr::value(None::<String>),
+        )
+        .col_expr(
+            calendar_oauth_token::Column::UpdatedAt,
+            Expr::value(Timestamp::now()),
+        )
+        .filter(calendar_oauth_token::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(had)
+}
+
+/// Re-seals every credential under `new`, in one transaction: values sealed under `old` (or
+/// in the format from before key ids) are opened and sealed again, values already under `new`
+/// are left (so an interrupted rotation can simply be run again), plaintext from history is
+/// sealed. Returns how many rows changed. Rows with an unknown provider are left as they are.
+///
+/// # Errors
+/// [`Error::Invalid`] (`field = "key"`) when `old` and `new` are the same key;
+/// [`Error::Decrypt`] when a value opens under neither key — then nothing is changed.
+pub async fn rotate_key<C>(db: &C, old: &CredentialKey, new: &CredentialKey) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    if old.id() == new.id() {
+        return Err(Error::invalid("key", "the new key is the old key"));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let mut changed = 0;
+    for row in calendar_oauth_token::Entity::find().all(&txn).await? {
+        let Some(provider) = Provider::parse(&row.provider) else {
+            continue;
+        };
+        let reseal = |field: &str, stored: &str, what: &'static str| -> Result<Option<String>> {
+            if secret::sealed_key_id(stored) == Some(new.id()) {
+                return Ok(None);
+            }
+            let context = context(row.user_id, provider, field);
+            let plain = if secret::is_sealed(stored) {
+                secret::open(old, &context, stored, what)?
+            } else {
+                Zeroizing::new(stored.to_owned())
+            };
+            secret::seal(new, &context, &plain).map(Some)
+        };
+        let access = reseal("access_token", &row.access_token, "access token")?;
+        let refresh = match &row.refresh_token {
+            Some(stored) => reseal("refresh_token", stored, "refresh token")?,
+            None => None,
+        };
+        if access.is_none() && refresh.is_none() {
+            continue;
+        }
+        let mut update = calendar_oauth_token::Entity::update_many()
+            .filter(calendar_oauth_token::Column::Id.eq(row.id));
+        if let Some(value) = access {
+            update = update.col_expr(
+                calendar_oauth_token::Column::AccessToken,
+                Expr::value(value),
+            );
+        }
+        if let Some(value) = refresh {
+            update = update.col_expr(
+                calendar_oauth_token::Column::RefreshToken,
+                Expr::value(Some(value)),
+            );
+        }
+        update.exec(&txn).await?;
+        changed += 1;
+    }
+    txn.commit().await?;
+    Ok(changed)
 }
 
 /// Encrypts, in place, every credential still stored in plaintext (written before this

@@ -5,13 +5,14 @@
 
 use chrono::{DateTime, Utc};
 use lifeos_entity::{Timestamp, UserId, event_record, insight_record};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 use serde_json::Value;
 
-use crate::{Error, Result, validate};
+use crate::{Error, Result, db, validate};
 
 /// Longest event type.
 pub const EVENT_TYPE_MAX: usize = 128;
@@ -25,7 +26,8 @@ pub const LIMIT_MAX: u64 = 1000;
 pub struct Filter {
     /// Only this exact event type.
     pub event_type: Option<String>,
-    /// Only event types of this domain (`finance` matches `finance.journal.posted`).
+    /// Only event types of this domain (`finance` matches `finance.journal.posted`; `%`
+    /// and `_` match only themselves).
     pub domain: Option<String>,
     /// Created at or after.
     pub since: Option<DateTime<Utc>>,
@@ -71,7 +73,10 @@ pub async fn events<C: ConnectionTrait>(
         query = query.filter(event_record::Column::EventType.eq(event_type.as_str()));
     }
     if let Some(domain) = &filter.domain {
-        query = query.filter(event_record::Column::EventType.starts_with(format!("{domain}.")));
+        query = query.filter(db::starts_with(
+            Expr::col((event_record::Entity, event_record::Column::EventType)),
+            &format!("{domain}."),
+        ));
     }
     if let Some(since) = filter.since {
         query = query.filter(event_record::Column::CreatedAt.gte(Timestamp(since)));
@@ -179,7 +184,10 @@ pub async fn insights<C: ConnectionTrait>(
         query = query.filter(insight_record::Column::EventType.eq(event_type.as_str()));
     }
     if let Some(domain) = &filter.domain {
-        query = query.filter(insight_record::Column::EventType.starts_with(format!("{domain}.")));
+        query = query.filter(db::starts_with(
+            Expr::col((insight_record::Entity, insight_record::Column::EventType)),
+            &format!("{domain}."),
+        ));
     }
     if let Some(since) = filter.since {
         query = query.filter(insight_record::Column::CreatedAt.gte(Timestamp(since)));

@@ -5,19 +5,29 @@
 //! |---|---|---|
 //! | `currency` | `"USD"` | three upper-case letters (ISO 4217) |
 //! | `language` | `"en"` | a language tag such as `en` or `pt-BR` |
-//! | `timezone` | `"UTC"` | an IANA time-zone name |
+//! | `timezone` | `"UTC"` | an IANA time-zone name — the profile's `user.timezone` (below) |
 //! | `insights_opt_in` | `true` | a boolean |
+//! | `day_starts_at` | `"00:00"` | `"HH:MM"`, when the user's day starts ([`crate::days`]) |
 //!
-//! Other keys take any JSON value up to [`VALUE_MAX_BYTES`].
+//! Other keys take any JSON value up to [`VALUE_MAX_BYTES`]. Keys are trimmed on read as on
+//! write.
+//!
+//! `timezone` is not stored here: it reads and writes `user.timezone`, the one time zone of a
+//! user (so the profile, this key and [`crate::days`] never disagree). A `timezone` row
+//! written by history is ignored.
 
 use std::collections::BTreeMap;
 
-use lifeos_entity::{Timestamp, UserId, user_preference};
-use sea_orm::sea_query::OnConflict;
+use lifeos_entity::{Timestamp, UserId, user, user_preference};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
+use crate::days::{DAY_STARTS_AT, parse_day_start};
 use crate::{Error, Result, validate};
+
+/// The key that reads and writes `user.timezone`.
+pub const TIMEZONE: &str = "timezone";
 
 /// Longest key (`user_preference.key`).
 pub const KEY_MAX: usize = 128;
@@ -31,6 +41,7 @@ pub fn defaults() -> BTreeMap<String, Value> {
         ("language".to_owned(), Value::from("en")),
         ("timezone".to_owned(), Value::from("UTC")),
         ("insights_opt_in".to_owned(), Value::from(true)),
+        (DAY_STARTS_AT.to_owned(), Value::from("00:00")),
     ])
 }
 
@@ -47,6 +58,11 @@ pub async fn get_all<C: ConnectionTrait>(db: &C, user: UserId) -> Result<BTreeMa
     {
         merged.insert(row.key, row.value);
     }
+    if let Some(zone) = stored_zone(db, user).await? {
+        merged.insert(TIMEZONE.to_owned(), Value::from(zone));
+    } else {
+        merged.insert(TIMEZONE.to_owned(), Value::from("UTC"));
+    }
     Ok(merged)
 }
 
@@ -55,6 +71,11 @@ pub async fn get_all<C: ConnectionTrait>(db: &C, user: UserId) -> Result<BTreeMa
 /// # Errors
 /// Database failures only.
 pub async fn get<C: ConnectionTrait>(db: &C, user: UserId, key: &str) -> Result<Option<Value>> {
+    let key = key.trim();
+    if key == TIMEZONE {
+        let zone = stored_zone(db, user).await?;
+        return Ok(Some(Value::from(zone.unwrap_or_else(|| "UTC".to_owned()))));
+    }
     let stored = user_preference::Entity::find()
         .filter(user_preference::Column::UserId.eq(user))
         .filter(user_preference::Column::Key.eq(key))
@@ -69,11 +90,15 @@ pub async fn get<C: ConnectionTrait>(db: &C, user: UserId, key: &str) -> Result<
 ///
 /// # Errors
 /// [`Error::Invalid`] (`field = "key"` or `"value"`) for a malformed key, an oversized value,
-/// or a value a known key does not accept; `field = "reference"` for an unknown user.
+/// or a value a known key does not accept; `field = "reference"` for an unknown user
+/// ([`Error::NotFound`] for `timezone`).
 pub async fn set<C: ConnectionTrait>(db: &C, user: UserId, key: &str, value: Value) -> Result<()> {
     let key = check_key(key)?;
     check_value(&key, &value)?;
     let now = Timestamp::now();
+    if key == TIMEZONE {
+        return set_zone(db, user, value.as_str().map(str::to_owned)).await;
+    }
     user_preference::Entity::insert(user_preference::ActiveModel {
         user_id: Set(user),
         key: Set(key),
@@ -104,12 +129,45 @@ pub async fn set<C: ConnectionTrait>(db: &C, user: UserId, key: &str, value: Val
 /// # Errors
 /// Database failures only.
 pub async fn reset<C: ConnectionTrait>(db: &C, user: UserId, key: &str) -> Result<bool> {
+    let key = key.trim();
+    if key == TIMEZONE {
+        let had = stored_zone(db, user)
+            .await?
+            .is_some_and(|zone| zone != "UTC");
+        set_zone(db, user, None).await?;
+        return Ok(had);
+    }
     let deleted = user_preference::Entity::delete_many()
         .filter(user_preference::Column::UserId.eq(user))
         .filter(user_preference::Column::Key.eq(key))
         .exec(db)
         .await?;
     Ok(deleted.rows_affected > 0)
+}
+
+/// `user.timezone` of `user` (`None` when unset or the user is unknown).
+async fn stored_zone<C: ConnectionTrait>(db: &C, user: UserId) -> Result<Option<String>> {
+    Ok(user::Entity::find_by_id(user)
+        .one(db)
+        .await?
+        .and_then(|model| model.timezone))
+}
+
+/// Sets `user.timezone` (`None`: back to `UTC`).
+async fn set_zone<C: ConnectionTrait>(db: &C, user: UserId, zone: Option<String>) -> Result<()> {
+    let done = user::Entity::update_many()
+        .col_expr(
+            user::Column::Timezone,
+            Expr::value(Some(zone.unwrap_or_else(|| "UTC".to_owned()))),
+        )
+        .col_expr(user::Column::UpdatedAt, Expr::value(Timestamp::now()))
+        .filter(user::Column::Id.eq(user))
+        .exec(db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Err(Error::not_found("user", user));
+    }
+    Ok(())
 }
 
 fn check_key(key: &str) -> Result<String> {
@@ -142,8 +200,9 @@ fn check_value(key: &str, value: &Value) -> Result<()> {
             }) && parts
                 .all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
         }),
-        "timezone" => text.is_some_and(|zone| validate::timezone(zone).is_ok_and(|z| z == zone)),
+        TIMEZONE => text.is_some_and(|zone| validate::timezone(zone).is_ok_and(|z| z == zone)),
         "insights_opt_in" => value.is_boolean(),
+        DAY_STARTS_AT => text.is_some_and(|time| parse_day_start(time).is_ok()),
         _ => true,
     };
     if ok {

@@ -8,7 +8,15 @@
 //!
 //! Statuses: `pending` → `sending` (claimed) → `sent`; a failure makes it `retry` (available
 //! again after an exponential back-off) or `dead`. A claim is a lease: a `sending` message
-//! whose worker vanished becomes claimable again when the lease ends. On PostgreSQL the claim
+//! whose worker vanished becomes claimable again when the lease ends, and once such a message
+//! has been claimed [`ClaimOptions::max_attempts`] times, the next claim dead-letters it
+//! instead of handing it out forever.
+//!
+//! Leases are fenced: each claim gives its messages a fresh random lease id
+//! (`platform_outbox.lease_id`), returned in a [`ClaimToken`]; [`acknowledge`] and [`fail`]
+//! take the token and change the message only while that lease is the current one. A worker
+//! whose lease ran out and was taken over by another gets [`Error::Conflict`] and changes
+//! nothing. (The attempt number alone would not do: [`requeue`] resets it.) On PostgreSQL the claim
 //! locks rows with `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same
 //! message; SQLite serialises writers, so one statement is enough there. The claim is served
 //! by `ix_platform_outbox_status_available_at`.
@@ -20,12 +28,12 @@ use chrono::{DateTime, Duration, Utc};
 use lifeos_entity::{Timestamp, UserId, platform_outbox};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
-use crate::{Error, Result, validate};
+use crate::{Error, Result, secret, validate};
 
 /// Longest event type (`platform_outbox.event_type`).
 pub const EVENT_TYPE_MAX: usize = 128;
@@ -113,6 +121,25 @@ impl From<platform_outbox::Model> for OutboxMessage {
     }
 }
 
+/// Proof of a claim: the message and the lease it was claimed under. Pass it to
+/// [`acknowledge`] or [`fail`]; it is refused once another worker has taken the message over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimToken {
+    /// The message's id.
+    pub id: i32,
+    /// The lease's random id.
+    pub lease: String,
+}
+
+/// A message handed to a worker by [`claim`], with the token that settles it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claimed {
+    /// The message (status `sending`, its attempts already counting this delivery).
+    pub message: OutboxMessage,
+    /// What [`acknowledge`] and [`fail`] take.
+    pub token: ClaimToken,
+}
+
 /// How a claim is made.
 #[derive(Clone, Copy, Debug)]
 pub struct ClaimOptions {
@@ -120,6 +147,9 @@ pub struct ClaimOptions {
     pub batch: u64,
     /// How long a claimed message stays reserved for the worker (default 5 minutes).
     pub lease: Duration,
+    /// Deliveries after which a message whose lease keeps running out (its worker crashes)
+    /// is dead-lettered by the next claim (default 5, as [`RetryPolicy::max_attempts`]).
+    pub max_attempts: i32,
 }
 
 impl Default for ClaimOptions {
@@ -127,6 +157,7 @@ impl Default for ClaimOptions {
         Self {
             batch: 50,
             lease: Duration::minutes(5),
+            max_attempts: RetryPolicy::default().max_attempts,
         }
     }
 }
@@ -184,6 +215,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         attempts: Set(0),
         available_at: Set(now),
         last_error: Set(None),
+        lease_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     }
@@ -193,41 +225,72 @@ pub async fn enqueue<C: ConnectionTrait>(
 }
 
 /// Claims up to `options.batch` available messages, oldest first: each becomes `sending`,
-/// its attempts grow by one and it is leased until `now + options.lease`. Safe to call from
-/// several workers at once.
+/// its attempts grow by one and it is leased until `now + options.lease` under a new lease
+/// id. Messages whose lease ran out after `options.max_attempts` deliveries are
+/// dead-lettered first. Safe to call from several workers at once.
 ///
 /// # Errors
-/// [`Error::Invalid`] for a batch outside 1..=1000 or a non-positive lease.
-pub async fn claim<C: ConnectionTrait>(
-    db: &C,
-    options: ClaimOptions,
-) -> Result<Vec<OutboxMessage>> {
+/// [`Error::Invalid`] for a batch outside 1..=1000, a non-positive lease or `max_attempts`
+/// below 1.
+pub async fn claim<C: ConnectionTrait>(db: &C, options: ClaimOptions) -> Result<Vec<Claimed>> {
     if !(1..=1000).contains(&options.batch) {
         return Err(Error::invalid("batch", "must be between 1 and 1000"));
     }
     if options.lease <= Duration::zero() {
         return Err(Error::invalid("lease", "must be positive"));
     }
+    if options.max_attempts < 1 {
+        return Err(Error::invalid("max_attempts", "must be at least 1"));
+    }
     let now = Utc::now();
-    let claimable = Query::select()
-        .column(platform_outbox::Column::Id)
-        .from(platform_outbox::Entity)
-        .and_where(Expr::col(platform_outbox::Column::Status).is_in([
-            OutboxStatus::Pending.as_str(),
-            OutboxStatus::Retry.as_str(),
-            OutboxStatus::Sending.as_str(),
-        ]))
-        .and_where(Expr::col(platform_outbox::Column::AvailableAt).lte(Timestamp(now)))
-        .order_by(platform_outbox::Column::AvailableAt, Order::Asc)
-        .order_by(platform_outbox::Column::Id, Order::Asc)
-        .limit(options.batch)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .to_owned();
-    let mut claimed: Vec<OutboxMessage> = platform_outbox::Entity::update_many()
+    let sending = OutboxStatus::Sending.as_str();
+    // Abandoned too often: dead-letter instead of handing it out again.
+    platform_outbox::Entity::update_many()
         .col_expr(
             platform_outbox::Column::Status,
-            Expr::value(OutboxStatus::Sending.as_str()),
+            Expr::value(OutboxStatus::Dead.as_str()),
         )
+        .col_expr(
+            platform_outbox::Column::LastError,
+            Expr::value(Some(format!(
+                "lease expired after {} deliveries without an acknowledgement",
+                options.max_attempts
+            ))),
+        )
+        .col_expr(
+            platform_outbox::Column::LeaseId,
+            Expr::value(None::<String>),
+        )
+        .filter(platform_outbox::Column::Status.eq(sending))
+        .filter(platform_outbox::Column::AvailableAt.lte(Timestamp(now)))
+        .filter(platform_outbox::Column::Attempts.gte(options.max_attempts))
+        .exec(db)
+        .await?;
+    let claimable =
+        Query::select()
+            .column(platform_outbox::Column::Id)
+            .from(platform_outbox::Entity)
+            .cond_where(
+                Condition::any()
+                    .add(
+                        Expr::col(platform_outbox::Column::Status)
+                            .is_in([OutboxStatus::Pending.as_str(), OutboxStatus::Retry.as_str()]),
+                    )
+                    // A lease that ran out, unless it is due for the dead letters (a lease that
+                    // ran out between the two statements waits for the next claim).
+                    .add(Expr::col(platform_outbox::Column::Status).eq(sending).and(
+                        Expr::col(platform_outbox::Column::Attempts).lt(options.max_attempts),
+                    )),
+            )
+            .and_where(Expr::col(platform_outbox::Column::AvailableAt).lte(Timestamp(now)))
+            .order_by(platform_outbox::Column::AvailableAt, Order::Asc)
+            .order_by(platform_outbox::Column::Id, Order::Asc)
+            .limit(options.batch)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+    let lease = secret::new_token()?;
+    let mut claimed: Vec<Claimed> = platform_outbox::Entity::update_many()
+        .col_expr(platform_outbox::Column::Status, Expr::value(sending))
         .col_expr(
             platform_outbox::Column::Attempts,
             Expr::col(platform_outbox::Column::Attempts).add(1),
@@ -236,22 +299,33 @@ pub async fn claim<C: ConnectionTrait>(
             platform_outbox::Column::AvailableAt,
             Expr::value(Timestamp(now + options.lease)),
         )
+        .col_expr(
+            platform_outbox::Column::LeaseId,
+            Expr::value(Some(lease.clone())),
+        )
         .filter(platform_outbox::Column::Id.in_subquery(claimable))
         .exec_with_returning(db)
         .await?
         .into_iter()
-        .map(OutboxMessage::from)
+        .map(|model| Claimed {
+            token: ClaimToken {
+                id: model.id,
+                lease: lease.clone(),
+            },
+            message: OutboxMessage::from(model),
+        })
         .collect();
-    claimed.sort_by_key(|m| (m.created_at, m.id));
+    claimed.sort_by_key(|c| (c.message.created_at, c.message.id));
     Ok(claimed)
 }
 
 /// Marks a claimed message delivered.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown message; [`Error::Conflict`] when it is not `sending`
-/// (never claimed, already acknowledged, or its lease passed to another worker who finished).
-pub async fn acknowledge<C: ConnectionTrait>(db: &C, id: i32) -> Result<()> {
+/// [`Error::NotFound`] for an unknown message; [`Error::Conflict`] when `token`'s lease is
+/// not the message's current one (never claimed, already settled, or its lease passed to
+/// another worker) — nothing is changed then.
+pub async fn acknowledge<C: ConnectionTrait>(db: &C, token: &ClaimToken) -> Result<()> {
     let done = platform_outbox::Entity::update_many()
         .col_expr(
             platform_outbox::Column::Status,
@@ -261,14 +335,17 @@ pub async fn acknowledge<C: ConnectionTrait>(db: &C, id: i32) -> Result<()> {
             platform_outbox::Column::LastError,
             Expr::value(None::<String>),
         )
-        .filter(platform_outbox::Column::Id.eq(id))
-        .filter(platform_outbox::Column::Status.eq(OutboxStatus::Sending.as_str()))
+        .col_expr(
+            platform_outbox::Column::LeaseId,
+            Expr::value(None::<String>),
+        )
+        .filter(held(token))
         .exec(db)
         .await?;
     if done.rows_affected == 1 {
         return Ok(());
     }
-    Err(not_sending(db, id).await)
+    Err(not_held(db, token.id).await)
 }
 
 /// Records a failed delivery of a claimed message: it becomes `retry`, available after
@@ -276,20 +353,24 @@ pub async fn acknowledge<C: ConnectionTrait>(db: &C, id: i32) -> Result<()> {
 /// [`RetryPolicy::max_attempts`]. Returns the new status.
 ///
 /// # Errors
-/// As [`acknowledge`]; [`Error::Invalid`] for a policy with no attempts.
+/// As [`acknowledge`] (a late failure report changes nothing); [`Error::Invalid`] for a
+/// policy with no attempts.
 pub async fn fail<C: ConnectionTrait>(
     db: &C,
-    id: i32,
+    token: &ClaimToken,
     error: &str,
     policy: RetryPolicy,
 ) -> Result<OutboxStatus> {
     if policy.max_attempts < 1 {
         return Err(Error::invalid("max_attempts", "must be at least 1"));
     }
-    let message = platform_outbox::Entity::find_by_id(id)
+    let message = platform_outbox::Entity::find()
+        .filter(held(token))
         .one(db)
-        .await?
-        .ok_or_else(|| Error::not_found("outbox message", id))?;
+        .await?;
+    let Some(message) = message else {
+        return Err(not_held(db, token.id).await);
+    };
     let status = if message.attempts >= policy.max_attempts {
         OutboxStatus::Dead
     } else {
@@ -307,16 +388,27 @@ pub async fn fail<C: ConnectionTrait>(
             platform_outbox::Column::AvailableAt,
             Expr::value(Timestamp(available_at)),
         )
-        .filter(platform_outbox::Column::Id.eq(id))
-        .filter(platform_outbox::Column::Status.eq(OutboxStatus::Sending.as_str()))
+        .col_expr(
+            platform_outbox::Column::LeaseId,
+            Expr::value(None::<String>),
+        )
+        .filter(held(token))
         .filter(platform_outbox::Column::Attempts.eq(message.attempts))
         .exec(db)
         .await?;
     if done.rows_affected == 1 {
         Ok(status)
     } else {
-        Err(not_sending(db, id).await)
+        Err(not_held(db, token.id).await)
     }
+}
+
+/// The message of `token`, while it is being delivered under that lease.
+fn held(token: &ClaimToken) -> Condition {
+    Condition::all()
+        .add(platform_outbox::Column::Id.eq(token.id))
+        .add(platform_outbox::Column::Status.eq(OutboxStatus::Sending.as_str()))
+        .add(platform_outbox::Column::LeaseId.eq(token.lease.as_str()))
 }
 
 /// Puts a dead (or failed) message back in the queue with its attempts reset — for an
@@ -332,6 +424,10 @@ pub async fn requeue<C: ConnectionTrait>(db: &C, id: i32) -> Result<()> {
             Expr::value(OutboxStatus::Pending.as_str()),
         )
         .col_expr(platform_outbox::Column::Attempts, Expr::value(0))
+        .col_expr(
+            platform_outbox::Column::LeaseId,
+            Expr::value(None::<String>),
+        )
         .col_expr(
             platform_outbox::Column::AvailableAt,
             Expr::value(Timestamp::now()),
@@ -376,11 +472,11 @@ pub async fn list<C: ConnectionTrait>(
         .collect())
 }
 
-async fn not_sending<C: ConnectionTrait>(db: &C, id: i32) -> Error {
+async fn not_held<C: ConnectionTrait>(db: &C, id: i32) -> Error {
     match platform_outbox::Entity::find_by_id(id).one(db).await {
         Ok(None) => Error::not_found("outbox message", id),
         Ok(Some(m)) => Error::Conflict(format!(
-            "outbox message {id} is {}, not being delivered",
+            "outbox message {id} is {}, not being delivered under this lease",
             m.status
         )),
         Err(e) => e.into(),

@@ -1,0 +1,3 @@
+//! Calendar: the OAuth credentials LifeOS syncs calendars with, sealed at rest.
+
+pub mod credentials;
