@@ -1,12 +1,14 @@
 //! Part 2: what the hardened kernel services need from the schema.
 //!
-//! - **Emails are case-insensitive.** Stored emails are lower-cased, and `ix_user_email`
-//!   (the seed's name) becomes a unique index on `lower(email)`, which also serves the
-//!   services' lookups (`WHERE lower(email) = …`). Accounts from history whose emails differ
-//!   only by case cannot both keep theirs: the migration then fails, before changing
-//!   anything, with an error listing every such account (id and email), so an operator
-//!   merges or renames them and migrates again — nothing is merged or dropped silently.
-//!   `lower()` folds ASCII letters only on SQLite (PostgreSQL follows the database's locale).
+//! - **Emails are case-insensitive.** Stored emails are trimmed and lower-cased, and
+//!   `ix_user_email` (the seed's name) becomes a unique index on `lower(email)`, which also
+//!   serves the services' lookups (`WHERE lower(email) = lower(…)`). Accounts from history
+//!   whose emails differ only by case (or surrounding spaces) cannot both keep theirs: the
+//!   migration then fails, before changing anything, with an error listing every such account
+//!   (id and email), so an operator merges or renames them and migrates again — nothing is
+//!   merged or dropped silently. `lower()` folds ASCII letters only on SQLite (PostgreSQL
+//!   follows the database's locale); the index and every lookup use the same function, so
+//!   they agree on each backend.
 //! - **Outbox leases are fenced:** `platform_outbox.lease_id`, the random id of a message's
 //!   current delivery lease, which acknowledgements must present.
 //! - **`password_reset_token.attempts` is dropped.** A wrong token matches no row, so the
@@ -32,8 +34,8 @@ async fn refuse_case_collisions(manager: &SchemaManager<'_>) -> Result<(), DbErr
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
             "SELECT u.id, u.email FROM \"user\" AS u WHERE EXISTS (SELECT 1 FROM \"user\" AS o \
-             WHERE o.id <> u.id AND lower(o.email) = lower(u.email)) \
-             ORDER BY lower(u.email), u.id",
+             WHERE o.id <> u.id AND lower(trim(o.email)) = lower(trim(u.email))) \
+             ORDER BY lower(trim(u.email)), u.id",
         ))
         .await?;
     if rows.is_empty() {
@@ -59,7 +61,7 @@ impl MigrationTrait for Migration {
         refuse_case_collisions(manager).await?;
         exec(
             manager,
-            "UPDATE \"user\" SET email = lower(email) WHERE email <> lower(email)",
+            "UPDATE \"user\" SET email = lower(trim(email)) WHERE email <> lower(trim(email))",
         )
         .await?;
         drop_indexes(manager, "user", &["ix_user_email"]).await?;

@@ -985,7 +985,8 @@ async fn kernel_hardening_lower_cases_emails_and_finds_them_from_history()
     let db = before("m20261201_000001_kernel_hardening").await?;
     exec(
         &db,
-        "INSERT INTO \"user\" (email, password_hash) VALUES ('Ada@Example.org', 'h'), ('bob@example.org', 'h')",
+        "INSERT INTO \"user\" (email, password_hash) VALUES ('Ada@Example.org', 'h'), \
+         ('bob@example.org', 'h'), (' Carol@Example.org ', 'h')",
     )
     .await?;
     exec(
@@ -997,7 +998,11 @@ async fn kernel_hardening_lower_cases_emails_and_finds_them_from_history()
     Migrator::up(db.conn(), None).await?;
     assert_eq!(
         rows(&db, "SELECT email FROM \"user\" ORDER BY email").await?,
-        [[s("ada@example.org")], [s("bob@example.org")]]
+        [
+            [s("ada@example.org")],
+            [s("bob@example.org")],
+            [s("carol@example.org")]
+        ]
     );
     assert_eq!(
         rows(&db, "SELECT jti FROM password_reset_token").await?,

@@ -26,11 +26,9 @@ use chrono_tz::Tz;
 use lifeos_entity::UserId;
 use sea_orm::ConnectionTrait;
 
+pub use crate::identity::preferences::{DAY_STARTS_AT, parse_day_start};
 use crate::identity::{preferences, users};
 use crate::{Error, Result};
-
-/// The preference key of the day start (`"HH:MM"`).
-pub const DAY_STARTS_AT: &str = "day_starts_at";
 
 /// How one user's instants map to local days: their time zone and the time their day starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +75,10 @@ impl LocalDays {
     /// The local day `instant` belongs to.
     pub fn day_of(&self, instant: DateTime<Utc>) -> NaiveDate {
         let local = instant.with_timezone(&self.zone).naive_local();
-        let guess = (local - (self.day_start - NaiveTime::MIN)).date();
+        let guess = local
+            .checked_sub_signed(self.day_start - NaiveTime::MIN)
+            .unwrap_or(local)
+            .date();
         // The guess is right except around a transition in an overlap; the ranges decide.
         if instant < self.start(guess) {
             guess.pred_opt().unwrap_or(guess)
@@ -149,21 +150,6 @@ pub fn parse_zone(name: &str) -> Result<Tz> {
     name.trim()
         .parse::<Tz>()
         .map_err(|_| Error::invalid("timezone", format!("`{name}` is not an IANA time zone")))
-}
-
-/// Parses a day start, `HH:MM` (24-hour, `00:00` to `23:59`).
-///
-/// # Errors
-/// [`Error::Invalid`] with `field = "day_starts_at"`.
-pub fn parse_day_start(text: &str) -> Result<NaiveTime> {
-    let bad = || Error::invalid(DAY_STARTS_AT, format!("`{text}` is not a time `HH:MM`"));
-    let (hours, minutes) = text.split_once(':').ok_or_else(bad)?;
-    if hours.len() != 2 || minutes.len() != 2 {
-        return Err(bad());
-    }
-    let hours: u32 = hours.parse().map_err(|_| bad())?;
-    let minutes: u32 = minutes.parse().map_err(|_| bad())?;
-    NaiveTime::from_hms_opt(hours, minutes, 0).ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -273,7 +259,9 @@ mod tests {
     fn day_starts_parse_as_hh_mm() {
         assert_eq!(parse_day_start("04:00").unwrap(), hm(4, 0));
         assert_eq!(parse_day_start("23:59").unwrap(), hm(23, 59));
-        for bad in ["4:00", "24:00", "04:60", "0400", "", "04:00:00", "aa:bb"] {
+        for bad in [
+            "4:00", "24:00", "04:60", "0400", "", "04:00:00", "aa:bb", "+4:00", "04:+1",
+        ] {
             assert!(
                 matches!(
                     parse_day_start(bad),

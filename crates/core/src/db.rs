@@ -1,7 +1,7 @@
 //! Database helpers the services share: write transactions that serialise on both backends,
-//! and `LIKE` patterns that match their text literally.
+//! and a prefix match that means the same on both.
 
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ConnectionTrait, DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
@@ -30,24 +30,13 @@ where
     Ok(db.begin_with_options(options).await?)
 }
 
-/// The escape character of [`starts_with`] patterns.
-const LIKE_ESCAPE: char = '!';
-
-/// `column LIKE 'prefix%' ESCAPE '!'` with `%`, `_` and `!` in `prefix` escaped (`!` rather than a
-/// backslash, which PostgreSQL and SQLite quote differently), so the prefix
-/// matches only itself (`fin%` does not match `finance`).
+/// `substr(column, 1, n) = prefix`: the column starts with `prefix`, compared exactly — `%`
+/// and `_` match only themselves and letters keep their case on both backends (SQLite's
+/// `LIKE` would ignore ASCII case, PostgreSQL's would not). Lengths count characters on both.
 pub(crate) fn starts_with(column: impl Into<Expr>, prefix: &str) -> Expr {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | LIKE_ESCAPE) {
-            pattern.push(LIKE_ESCAPE);
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    column
-        .into()
-        .like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
+    // `integer` on PostgreSQL, which has no `substr(text, integer, bigint)`.
+    let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+    Expr::expr(Func::cust("substr").arg(column.into()).arg(1).arg(length)).eq(prefix)
 }
 
 #[cfg(test)]
@@ -57,11 +46,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prefixes_are_escaped() {
+    fn prefixes_compare_exactly() {
         let sql = Query::select()
             .expr(Expr::val(1))
-            .and_where(starts_with(Expr::col(Alias::new("t")), "a%b_c!"))
+            .and_where(starts_with(Expr::col(Alias::new("t")), "a%b_ç."))
             .to_string(SqliteQueryBuilder);
-        assert!(sql.contains("'a!%b!_c!!%' ESCAPE '!'"), "{sql}");
+        assert!(sql.contains(r#"substr("t", 1, 6) = 'a%b_ç.'"#), "{sql}");
     }
 }

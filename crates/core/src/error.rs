@@ -3,7 +3,7 @@
 use sea_orm::{DbErr, SqlErr};
 
 /// A failed LifeOS operation. Nothing was written when one is returned (the one exception,
-/// a replayed refresh token, is documented on [`crate::sessions::refresh`]).
+/// a replayed refresh token, is documented on [`crate::identity::sessions::refresh`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -67,7 +67,7 @@ pub enum TokenProblem {
     Revoked,
     /// The single-use token was already used.
     Used,
-    /// Too many attempts were made with the token.
+    /// Too many requests for a token in a period (password-reset requests per hour).
     TooManyAttempts,
 }
 
@@ -78,7 +78,7 @@ impl std::fmt::Display for TokenProblem {
             Self::Expired => "token expired",
             Self::Revoked => "token revoked",
             Self::Used => "token already used",
-            Self::TooManyAttempts => "too many attempts",
+            Self::TooManyAttempts => "too many requests, try again later",
         })
     }
 }

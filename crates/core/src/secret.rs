@@ -99,11 +99,13 @@ impl CredentialKey {
                 .decode(text.trim())
                 .map_err(|e| Error::invalid("key", format!("not base64: {e}")))?,
         );
-        let bytes: [u8; 32] = bytes
+        let mut array: [u8; 32] = bytes
             .as_slice()
             .try_into()
             .map_err(|_| Error::invalid("key", "a credential key is exactly 32 bytes"))?;
-        Ok(Self::new(bytes))
+        let key = Self::new(array);
+        array.zeroize();
+        Ok(key)
     }
 
     /// A new random key.

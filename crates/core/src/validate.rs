@@ -12,14 +12,15 @@ pub const PASSWORD_MIN: usize = 8;
 /// Longest accepted password, in characters (bounds the hashing work one request can cause).
 pub const PASSWORD_MAX: usize = 1024;
 
-/// Trims and lower-cases an email address and checks its shape: one `@`, a non-empty local
+/// Trims an email address, lower-cases its ASCII letters (as SQLite's `lower()` does, so the
+/// stored value and the database's case folding agree), and checks its shape: one `@`, a non-empty local
 /// part of at most 64 characters, a domain with a dot and no empty label, no whitespace or
 /// control characters, at most [`EMAIL_MAX`] characters.
 ///
 /// # Errors
 /// [`Error::Invalid`] with `field = "email"`.
 pub fn email(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
+    let email = raw.trim().to_ascii_lowercase();
     let bad = |reason: &str| Err(Error::invalid("email", reason));
     if email.is_empty() {
         return bad("is empty");

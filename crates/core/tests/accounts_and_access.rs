@@ -511,6 +511,35 @@ async fn the_last_administrator_cannot_be_unassigned() -> Result<(), Box<dyn std
     assert!(access::has_permission(db.conn(), bob, access::ADMIN).await?);
     // Unassigning an administrator role someone does not hold is no loss.
     assert!(!access::unassign_role(db.conn(), bob, ada, access::ADMIN_ROLE).await?);
+    // The last active administrator can be neither deactivated nor deleted, and the role
+    // always grants the admin permission.
+    assert!(matches!(
+        accounts::deactivate(db.conn(), bob).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        accounts::delete(db.conn(), bob).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        access::revoke_permission(db.conn(), bob, access::ADMIN_ROLE, access::ADMIN).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(access::has_permission(db.conn(), bob, access::ADMIN).await?);
+    // A deactivated holder does not count: with Ada (admin again) deactivated, Bob is still
+    // the last active one.
+    access::assign_role(db.conn(), bob, ada, access::ADMIN_ROLE).await?;
+    accounts::deactivate(db.conn(), ada).await?;
+    assert!(matches!(
+        access::unassign_role(db.conn(), bob, bob, access::ADMIN_ROLE).await,
+        Err(Error::Conflict(_))
+    ));
+    let carol = accounts::register(db.conn(), new("carol@example.org"))
+        .await?
+        .id;
+    access::assign_role(db.conn(), bob, carol, access::ADMIN_ROLE).await?;
+    accounts::delete(db.conn(), bob).await?;
+    assert!(access::has_permission(db.conn(), carol, access::ADMIN).await?);
     Ok(())
 }
 

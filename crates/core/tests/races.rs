@@ -95,7 +95,8 @@ async fn overlapping_refreshes_with_one_token_leave_no_live_session() -> TestRes
             Err(other) => return Err(format!("unexpected refusal: {other:?}").into()),
         }
     }
-    assert!(rotated.len() <= 1, "both refreshes succeeded");
+    // The interleaving is forced, so exactly one rotated before the other found it used.
+    assert_eq!(rotated.len(), 1, "not exactly one refresh succeeded");
     // Neither caller holds a live session: the reuse ended it, new tokens included.
     for tokens in &rotated {
         assert!(matches!(
@@ -324,5 +325,38 @@ async fn concurrent_reset_requests_respect_the_hourly_limit() -> TestResult {
         (issued, refused),
         (password_reset::MAX_REQUESTS_PER_HOUR, 3)
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_racing_a_password_change_opens_no_session() -> TestResult {
+    let db = TestDb::concurrent_at_head().await?;
+    let ada = account(db.conn(), "ada@example.org").await?;
+    // A password change in progress: the new hash is written but not yet committed.
+    let change = db.begin().await?;
+    change
+        .execute_unprepared(&format!(
+            "UPDATE \"user\" SET password_hash = 'changed meanwhile' WHERE id = {ada}"
+        ))
+        .await?;
+    let conn = db.conn().clone();
+    let sign_in = tokio::spawn(async move {
+        accounts::sign_in(
+            &conn,
+            "ada@example.org",
+            "correct horse battery",
+            None,
+            SessionPolicy::default(),
+        )
+        .await
+    });
+    tokio::time::sleep(SETTLE).await;
+    change.commit().await?;
+    let outcome = sign_in.await?;
+    assert!(
+        matches!(outcome, Err(Error::InvalidCredentials)),
+        "{outcome:?}"
+    );
+    assert!(sessions::list(db.conn(), ada).await?.is_empty());
     Ok(())
 }

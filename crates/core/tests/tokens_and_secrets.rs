@@ -7,6 +7,7 @@ use lifeos_core::calendar::credentials::{self, NewCredential, Provider};
 use lifeos_core::identity::accounts::{self, NewAccount};
 use lifeos_core::identity::password_reset::{self, MAX_REQUESTS_PER_HOUR};
 use lifeos_core::identity::sessions::{self, LifecycleState, SessionPolicy};
+use lifeos_core::platform::outbox::{self, ClaimOptions};
 use lifeos_core::{CredentialKey, Error, TokenProblem};
 use lifeos_entity::{
     Timestamp, UserId, auth_session, calendar_oauth_token, password_reset_token, session_token,
@@ -367,5 +368,11 @@ async fn no_secret_reaches_a_debug_print() -> TestResult {
     assert!(!format!("{opened:?}").contains("secret"));
     let printed = format!("{key:?}");
     assert!(!printed.contains("42, 42"), "{printed}");
+
+    let mut claimed = outbox::claim(db.conn(), ClaimOptions::default()).await?;
+    let claim = claimed.pop().ok_or("nothing to claim")?;
+    for printed in [format!("{claim:?}"), format!("{:?}", claim.token)] {
+        assert!(!printed.contains(&claim.token.lease), "{printed}");
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //!   and continue with `Migrator::up`.
 //! - [`schema`]: normalized snapshots of a live schema and their differences.
 //! - [`drift`]: entities compared with a migrated schema.
+//! - [`explain`]: which index serves a query (`assert_uses_index`), on either backend.
 //!
 //! A test is written once against `&TestDb`; the environment picks the backend, and CI runs
 //! every suite on both.
@@ -24,6 +25,7 @@
 
 pub mod db;
 pub mod drift;
+pub mod explain;
 pub mod schema;
 
 pub use db::{POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names};

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use lifeos_entity::{Timestamp, UserId, calendar_oauth_token};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use zeroize::Zeroizing;
 
@@ -332,7 +332,12 @@ where
     }
     let txn = crate::db::begin_write(db).await?;
     let mut changed = 0;
-    for row in calendar_oauth_token::Entity::find().all(&txn).await? {
+    // Locked, so a credential stored meanwhile is not overwritten with its old tokens.
+    for row in calendar_oauth_token::Entity::find()
+        .lock_exclusive()
+        .all(&txn)
+        .await?
+    {
         let Some(provider) = Provider::parse(&row.provider) else {
             continue;
         };
@@ -386,9 +391,13 @@ pub async fn seal_plaintext<C>(db: &C, key: &CredentialKey) -> Result<u64>
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut sealed = 0;
-    for row in calendar_oauth_token::Entity::find().all(&txn).await? {
+    for row in calendar_oauth_token::Entity::find()
+        .lock_exclusive()
+        .all(&txn)
+        .await?
+    {
         let Some(provider) = Provider::parse(&row.provider) else {
             continue;
         };

@@ -12,8 +12,9 @@
 //!
 //! A deactivated user holds no permission. Changing and listing roles and permissions
 //! requires [`ADMIN`]; the first administrator is made with [`bootstrap_admin`] (race-free:
-//! of two concurrent calls one succeeds), and the last holder of [`ADMIN_ROLE`] cannot be
-//! unassigned, so an installation never loses its only administrator by mistake.
+//! of two concurrent calls one succeeds), and the last active holder of [`ADMIN_ROLE`] can be
+//! neither unassigned, deactivated nor deleted, nor can the role stop granting [`ADMIN`], so
+//! an installation never loses its only administrator by mistake.
 
 use std::collections::BTreeSet;
 
@@ -272,7 +273,7 @@ pub async fn assign_role<C: ConnectionTrait>(
 }
 
 /// Takes the role `role` from `target` (administrators only). Returns whether they held it.
-/// The last holder of [`ADMIN_ROLE`] keeps it: checked under a lock on the role, so two
+/// The last active holder of [`ADMIN_ROLE`] keeps it: checked under a lock on the role, so two
 /// administrators unassigning each other at once cannot both succeed.
 ///
 /// # Errors
@@ -283,23 +284,11 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = db::begin_write(db).await?;
-    require_permission(&txn, actor, ADMIN).await?;
     let role = find_role_for_update(&txn, role).await?;
-    let holds = |user: UserId| {
-        user_role::Entity::find()
-            .filter(user_role::Column::UserId.eq(user))
-            .filter(user_role::Column::RoleId.eq(role.id))
-    };
-    if role.name == ADMIN_ROLE && holds(target).count(&txn).await? > 0 {
-        let holders = user_role::Entity::find()
-            .filter(user_role::Column::RoleId.eq(role.id))
-            .count(&txn)
-            .await?;
-        if holders <= 1 {
-            return Err(Error::Conflict(
-                "the last administrator cannot be unassigned".into(),
-            ));
-        }
+    // Checked under the lock: an administrator demoted meanwhile is no longer one here.
+    require_permission(&txn, actor, ADMIN).await?;
+    if role.name == ADMIN_ROLE {
+        keep_an_administrator(&txn, target).await?;
     }
     let deleted = user_role::Entity::delete_many()
         .filter(user_role::Column::UserId.eq(target))
@@ -315,7 +304,8 @@ where
 ///
 /// # Errors
 /// [`Error::Forbidden`] unless `actor` holds [`ADMIN`]; [`Error::NotFound`] for an unknown
-/// role or permission.
+/// role or permission; [`Error::Conflict`] for [`ADMIN`] from [`ADMIN_ROLE`] (administrators
+/// would lock themselves out).
 pub async fn revoke_permission<C: ConnectionTrait>(
     db: &C,
     actor: UserId,
@@ -325,6 +315,11 @@ pub async fn revoke_permission<C: ConnectionTrait>(
     require_permission(db, actor, ADMIN).await?;
     let role = find_role(db, role).await?;
     let permission = find_permission(db, code).await?;
+    if role.name == ADMIN_ROLE && permission.code == ADMIN {
+        return Err(Error::Conflict(format!(
+            "`{ADMIN_ROLE}` always grants `{ADMIN}`"
+        )));
+    }
     let deleted = role_permission::Entity::delete_many()
         .filter(role_permission::Column::RoleId.eq(role.id))
         .filter(role_permission::Column::PermissionId.eq(permission.id))
@@ -395,11 +390,49 @@ pub async fn list_permissions<C: ConnectionTrait>(
         .await?)
 }
 
+/// How many active users hold the role `role_id`.
+async fn active_administrators<C: ConnectionTrait>(db: &C, role_id: i32) -> Result<u64> {
+    Ok(user_role::Entity::find()
+        .join(JoinType::InnerJoin, user_role::Relation::User.def())
+        .filter(user_role::Column::RoleId.eq(role_id))
+        .filter(user::Column::IsActive.eq(true))
+        .count(db)
+        .await?)
+}
+
+/// Refuses (with [`Error::Conflict`]) to let `user` stop being an administrator — by losing
+/// the role, deactivation or deletion — when they are the last active one. Locks the admin
+/// role for the rest of the transaction, so two such changes cannot both pass the check.
+pub(crate) async fn keep_an_administrator<C: ConnectionTrait>(db: &C, user: UserId) -> Result<()> {
+    let Some(role) = role::Entity::find()
+        .filter(role::Column::Name.eq(ADMIN_ROLE))
+        .lock_exclusive()
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let holds = user_role::Entity::find()
+        .join(JoinType::InnerJoin, user_role::Relation::User.def())
+        .filter(user_role::Column::UserId.eq(user))
+        .filter(user_role::Column::RoleId.eq(role.id))
+        .filter(user::Column::IsActive.eq(true))
+        .count(db)
+        .await?
+        > 0;
+    if holds && active_administrators(db, role.id).await? <= 1 {
+        return Err(Error::Conflict(
+            "the last active administrator must stay one: make another administrator first".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Makes `user` the first administrator. Operators run it once after set-up. Two calls at
 /// once make one administrator: the check and the grant run under a lock on the admin role.
 ///
 /// # Errors
-/// [`Error::Conflict`] when someone already holds the [`ADMIN_ROLE`]; [`Error::NotFound`] for
+/// [`Error::Conflict`] when an active user already holds the [`ADMIN_ROLE`]; [`Error::NotFound`] for
 /// an unknown user.
 pub async fn bootstrap_admin<C>(db: &C, user: UserId) -> Result<()>
 where
@@ -408,11 +441,7 @@ where
     let txn = db::begin_write(db).await?;
     users::load(&txn, user).await?;
     let role = find_role_for_update(&txn, ADMIN_ROLE).await?;
-    let holders = user_role::Entity::find()
-        .filter(user_role::Column::RoleId.eq(role.id))
-        .count(&txn)
-        .await?;
-    if holders > 0 {
+    if active_administrators(&txn, role.id).await? > 0 {
         return Err(Error::Conflict("an administrator already exists".into()));
     }
     assign(&txn, user, role.id).await?;

@@ -1,9 +1,10 @@
 //! Accounts: registration, sign-in, the profile (full name, time zone, email), password
 //! change, deactivation and deletion.
 //!
-//! Emails are stored trimmed and lower-cased and are unique case-insensitively
-//! (`ux_user_email_lower` on `lower(email)`; lookups compare `lower(email)` too, so an
-//! address from history written `Ada@Example.org` is found as `ada@example.org`). Passwords
+//! Emails are stored trimmed with their ASCII letters lower-cased, and are unique
+//! case-insensitively (`ix_user_email` is a unique index on `lower(email)`; lookups compare
+//! `lower(email) = lower(?)`, so an address from history written `Ada@Example.org` is found as
+//! `ada@example.org`). Passwords
 //! are argon2id hashes; every new account receives the default roles
 //! ([`access::DEFAULT_ROLES`]). `user.timezone` is the user's one time zone: the profile sets
 //! it, the `timezone` preference reads and writes it, and [`crate::days`] computes local days
@@ -149,6 +150,17 @@ pub async fn authenticate<C: ConnectionTrait>(
     email: &str,
     password: &str,
 ) -> Result<Account> {
+    check_credentials(db, email, password)
+        .await
+        .map(Account::from)
+}
+
+/// The user with `email` whose password is `password` (see [`authenticate`]).
+async fn check_credentials<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    password: &str,
+) -> Result<user::Model> {
     let found = match validate::email(email) {
         Ok(email) => users::find_by_email(db, &email).await?,
         Err(_) => None,
@@ -163,7 +175,18 @@ pub async fn authenticate<C: ConnectionTrait>(
     if !model.is_active {
         return Err(Error::AccountInactive);
     }
-    Ok(model.into())
+    Ok(model)
+}
+
+/// Locks `user` in the write transaction `txn` and checks that their password and email are
+/// still those of `checked` (verified before the transaction, so the slow hash check holds no
+/// lock): a change committed in between makes the caller's check stale.
+async fn still_checked<C: ConnectionTrait>(txn: &C, checked: &user::Model) -> Result<user::Model> {
+    let locked = users::load_for_update(txn, checked.id).await?;
+    if locked.password_hash != checked.password_hash || locked.email != checked.email {
+        return Err(Error::InvalidCredentials);
+    }
+    Ok(locked)
 }
 
 /// What [`sign_in`] returns: the account and its new session's tokens.
@@ -175,11 +198,15 @@ pub struct SignedIn {
     pub tokens: IssuedTokens,
 }
 
-/// Checks an email and password and opens a session on `device` in one call
-/// ([`authenticate`], then [`sessions::issue`]).
+/// Checks an email and password and opens a session on `device` in one call. The password
+/// is verified first, outside any lock; the session is then opened in a transaction that
+/// locks the user and re-checks that neither password nor email changed meanwhile, so a
+/// sign-in racing a password change or reset never leaves a session opened with the old
+/// password.
 ///
 /// # Errors
-/// As [`authenticate`] and [`sessions::issue`].
+/// As [`authenticate`] ([`Error::InvalidCredentials`] also when the password changed while
+/// signing in) and [`sessions::issue`].
 pub async fn sign_in<C>(
     db: &C,
     email: &str,
@@ -190,9 +217,16 @@ pub async fn sign_in<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let account = authenticate(db, email, password).await?;
-    let tokens = sessions::issue(db, account.id, device, policy).await?;
-    Ok(SignedIn { account, tokens })
+    let device = sessions::check_device(device)?;
+    let checked = check_credentials(db, email, password).await?;
+    let txn = db::begin_write(db).await?;
+    let locked = still_checked(&txn, &checked).await?;
+    let tokens = sessions::open(&txn, checked.id, device, policy).await?;
+    txn.commit().await?;
+    Ok(SignedIn {
+        account: locked.into(),
+        tokens,
+    })
 }
 
 /// The account of `user`.
@@ -266,11 +300,12 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let email = validate::email(new_email)?;
-    let txn = db::begin_write(db).await?;
-    let model = users::load_for_update(&txn, user).await?;
-    if !secret::verify_password(password, &model.password_hash) {
+    let checked = users::load(db, user).await?;
+    if !secret::verify_password(password, &checked.password_hash) {
         return Err(Error::InvalidCredentials);
     }
+    let txn = db::begin_write(db).await?;
+    let model = still_checked(&txn, &checked).await?;
     if model.email == email {
         return Ok(model.into());
     }
@@ -282,7 +317,7 @@ where
             "email {email} is already registered"
         )));
     }
-    // A concurrent change to the same address loses on `ux_user_email_lower` (Conflict).
+    // A concurrent change to the same address loses on `ix_user_email` (Conflict).
     user::Entity::update_many()
         .col_expr(user::Column::Email, Expr::value(email))
         .col_expr(user::Column::UpdatedAt, Timestamp::now().into())
@@ -308,11 +343,12 @@ where
 {
     validate::password(new)?;
     let hash = secret::hash_password(new)?;
-    let txn = db::begin_write(db).await?;
-    let model = users::load_for_update(&txn, user).await?;
-    if !secret::verify_password(current, &model.password_hash) {
+    let checked = users::load(db, user).await?;
+    if !secret::verify_password(current, &checked.password_hash) {
         return Err(Error::InvalidCredentials);
     }
+    let txn = db::begin_write(db).await?;
+    still_checked(&txn, &checked).await?;
     users::store_password_hash(&txn, user, hash).await?;
     sessions::end_all(&txn, user, sessions::LifecycleState::Invalidated).await?;
     password_reset::invalidate_all(&txn, user).await?;
@@ -325,12 +361,14 @@ where
 /// changes nothing.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown user.
+/// [`Error::NotFound`] for an unknown user; [`Error::Conflict`] for the last active
+/// administrator.
 pub async fn deactivate<C>(db: &C, user: UserId) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = db::begin_write(db).await?;
+    access::keep_an_administrator(&txn, user).await?;
     users::load_for_update(&txn, user).await?;
     user::Entity::update_many()
         .col_expr(user::Column::IsActive, false.into())
@@ -349,12 +387,14 @@ where
 /// it for delivery).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown user.
+/// [`Error::NotFound`] for an unknown user; [`Error::Conflict`] for the last active
+/// administrator.
 pub async fn delete<C>(db: &C, user: UserId) -> Result<()>
 where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = db::begin_write(db).await?;
+    access::keep_an_administrator(&txn, user).await?;
     let deleted = user::Entity::delete_by_id(user).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(Error::not_found("user", user));

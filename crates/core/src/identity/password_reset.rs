@@ -129,6 +129,14 @@ where
     let hash = secret::hash_password(new_password)?;
     let digest = secret::token_digest(token);
     let txn = db::begin_write(db).await?;
+    let found = password_reset_token::Entity::find()
+        .filter(password_reset_token::Column::Jti.eq(digest.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    // Lock the user first — the order of a password change (user, then their tokens) — so a
+    // concurrent reset or change of this user's password waits for this one.
+    let active = users::load_for_update(&txn, found.user_id).await?.is_active;
     let now = Utc::now();
     // Claim the token; of two concurrent consumptions only one finds it unused.
     let claimed = password_reset_token::Entity::update_many()
@@ -140,14 +148,13 @@ where
             password_reset_token::Column::UpdatedAt,
             Expr::value(Timestamp(now)),
         )
-        .filter(password_reset_token::Column::Jti.eq(digest.as_str()))
+        .filter(password_reset_token::Column::Id.eq(found.id))
         .filter(password_reset_token::Column::UsedAt.is_null())
         .filter(password_reset_token::Column::ExpiresAt.gt(Timestamp(now)))
         .exec_with_returning(&txn)
         .await?;
     let Some(row) = claimed.into_iter().next() else {
-        let row = password_reset_token::Entity::find()
-            .filter(password_reset_token::Column::Jti.eq(digest.as_str()))
+        let row = password_reset_token::Entity::find_by_id(found.id)
             .one(&txn)
             .await?
             .ok_or(Error::Token(TokenProblem::Unknown))?;
@@ -157,7 +164,7 @@ where
             TokenProblem::Expired
         }));
     };
-    if !users::load_for_update(&txn, row.user_id).await?.is_active {
+    if !active {
         return Err(Error::AccountInactive);
     }
     users::store_password_hash(&txn, row.user_id, hash).await?;

@@ -23,11 +23,31 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
-use crate::days::{DAY_STARTS_AT, parse_day_start};
+use chrono::NaiveTime;
+
 use crate::{Error, Result, validate};
 
 /// The key that reads and writes `user.timezone`.
 pub const TIMEZONE: &str = "timezone";
+
+/// The key of the time the user's day starts (`"HH:MM"`; see [`crate::days`]).
+pub const DAY_STARTS_AT: &str = "day_starts_at";
+
+/// Parses a day start, `HH:MM` (24-hour, `00:00` to `23:59`).
+///
+/// # Errors
+/// [`Error::Invalid`] with `field = "day_starts_at"`.
+pub fn parse_day_start(text: &str) -> Result<NaiveTime> {
+    let bad = || Error::invalid(DAY_STARTS_AT, format!("`{text}` is not a time `HH:MM`"));
+    let (hours, minutes) = text.split_once(':').ok_or_else(bad)?;
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(hours) || !two_digits(minutes) {
+        return Err(bad());
+    }
+    let hours: u32 = hours.parse().map_err(|_| bad())?;
+    let minutes: u32 = minutes.parse().map_err(|_| bad())?;
+    NaiveTime::from_hms_opt(hours, minutes, 0).ok_or_else(bad)
+}
 
 /// Longest key (`user_preference.key`).
 pub const KEY_MAX: usize = 128;

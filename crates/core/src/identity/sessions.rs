@@ -25,7 +25,7 @@ use lifeos_entity::{Timestamp, UserId, auth_session, session_token};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
@@ -168,8 +168,10 @@ fn check_policy(policy: &SessionPolicy) -> Result<()> {
     Ok(())
 }
 
-/// Opens a session for `user` (after [`super::accounts::authenticate`]; or use
-/// [`super::accounts::sign_in`]) and returns its tokens.
+/// Opens a session for `user` and returns its tokens. Prefer [`super::accounts::sign_in`],
+/// which checks the password and opens the session so that a password change committed in
+/// between refuses the sign-in; `issue` is for callers that authenticated the user another
+/// way.
 ///
 /// # Errors
 /// [`Error::Invalid`] for an over-long device id or a non-positive lifetime;
@@ -184,12 +186,32 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     check_policy(&policy)?;
-    let device_id = match device_id {
-        Some(id) => validate::optional_text("device_id", id, DEVICE_ID_MAX)?,
-        None => None,
-    };
+    let device_id = check_device(device_id)?;
     let txn = db::begin_write(db).await?;
-    if !users::load(&txn, user).await?.is_active {
+    let tokens = open(&txn, user, device_id, policy).await?;
+    txn.commit().await?;
+    Ok(tokens)
+}
+
+/// Checks an optional device id (blank is none).
+pub(crate) fn check_device(device_id: Option<&str>) -> Result<Option<String>> {
+    match device_id {
+        Some(id) => validate::optional_text("device_id", id, DEVICE_ID_MAX),
+        None => Ok(None),
+    }
+}
+
+/// Opens a session for `user` on `db`, a write transaction: locks the user (so a password
+/// change or deactivation in progress finishes first, and its end of all sessions cannot
+/// miss this one), checks they are active, and stores the session and its refresh token.
+pub(crate) async fn open<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    device_id: Option<String>,
+    policy: SessionPolicy,
+) -> Result<IssuedTokens> {
+    check_policy(&policy)?;
+    if !users::load_for_update(db, user).await?.is_active {
         return Err(Error::AccountInactive);
     }
     let now = Utc::now();
@@ -205,11 +227,10 @@ where
         updated_at: Set(now.into()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(db)
     .await?;
     let (refresh_token, refresh_expires_at) =
-        insert_refresh_token(&txn, user, session.id, now, now + policy.max_age, policy).await?;
-    txn.commit().await?;
+        insert_refresh_token(db, user, session.id, now, now + policy.max_age, policy).await?;
     Ok(IssuedTokens {
         session_id: session.id,
         user_id: user,
@@ -297,48 +318,48 @@ where
     let digest = secret::token_digest(refresh_token);
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
-    // Use the token up first. Its row lock (PostgreSQL) or the write lock (SQLite) makes a
-    // concurrent refresh with the same token wait here, and then find it used. Any refusal
-    // below rolls this back.
+    let token = session_token::Entity::find()
+        .filter(session_token::Column::Jti.eq(digest.as_str()))
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    let Some(session_id) = token.auth_session_id else {
+        // A token from history, not tied to a session: it cannot be rotated.
+        return Err(Error::Token(TokenProblem::Revoked));
+    };
+    // Lock the session first — the order in which sessions are ended (session, then its
+    // tokens) — so a concurrent refresh, revoke or reset of it waits for this one.
+    let session = auth_session::Entity::find_by_id(session_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(Error::Token(TokenProblem::Unknown))?;
+    // Use the token up. A concurrent refresh with the same token waited above and now finds
+    // it used. Any refusal below rolls this back.
     let used = session_token::Entity::update_many()
         .col_expr(session_token::Column::Revoked, Expr::value(true))
         .col_expr(
             session_token::Column::UpdatedAt,
             Expr::value(Timestamp(now)),
         )
-        .filter(session_token::Column::Jti.eq(digest.as_str()))
+        .filter(session_token::Column::Id.eq(token.id))
         .filter(session_token::Column::Revoked.eq(false))
-        .exec_with_returning(&txn)
+        .exec(&txn)
         .await?;
-    let Some(token) = used.into_iter().next() else {
-        let token = session_token::Entity::find()
-            .filter(session_token::Column::Jti.eq(digest.as_str()))
-            .one(&txn)
-            .await?
-            .ok_or(Error::Token(TokenProblem::Unknown))?;
+    if used.rows_affected != 1 {
         // Used before: reuse detection ends the session it belongs to.
-        if let Some(session_id) = token.auth_session_id {
-            end_sessions(
-                &txn,
-                Condition::all().add(auth_session::Column::Id.eq(session_id)),
-                LifecycleState::Invalidated,
-            )
-            .await?;
-            txn.commit().await?;
-        }
+        end_sessions(
+            &txn,
+            Condition::all().add(auth_session::Column::Id.eq(session_id)),
+            LifecycleState::Invalidated,
+        )
+        .await?;
+        txn.commit().await?;
         return Err(Error::Token(TokenProblem::Revoked));
-    };
-    let Some(session_id) = token.auth_session_id else {
-        // A token from history, not tied to a session: it cannot be rotated.
-        return Err(Error::Token(TokenProblem::Revoked));
-    };
+    }
     if token.expires_at.is_none_or(|at| at.as_utc() <= now) {
         return Err(Error::Token(TokenProblem::Expired));
     }
-    let session = auth_session::Entity::find_by_id(session_id)
-        .one(&txn)
-        .await?
-        .ok_or(Error::Token(TokenProblem::Unknown))?;
     if LifecycleState::parse(&session.lifecycle_state) != LifecycleState::Active {
         return Err(Error::Token(TokenProblem::Revoked));
     }
@@ -362,6 +383,7 @@ where
         )
         .col_expr(auth_session::Column::UpdatedAt, Expr::value(Timestamp(now)))
         .filter(auth_session::Column::Id.eq(session.id))
+        .filter(auth_session::Column::LifecycleState.eq(LifecycleState::Active.as_str()))
         .exec(&txn)
         .await?;
     let (refresh_token, refresh_expires_at) =

@@ -8,14 +8,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use crate::{Error, Result};
 
 /// The user whose email is `email` (already normalised by [`crate::validate::email`]),
-/// compared case-insensitively: `lower(email)` is what `ux_user_email_lower` keeps unique and
-/// what serves this lookup.
+/// compared case-insensitively as the database folds case: `lower(email) = lower(?)`, the
+/// expression the unique index `ix_user_email` keeps unique, and which serves this lookup.
+/// (SQLite's `lower()` folds ASCII letters only, PostgreSQL's follows the database's locale;
+/// both sides of the comparison and the index use the same one, so lookups and uniqueness
+/// always agree.)
 pub(crate) async fn find_by_email<C: ConnectionTrait>(
     db: &C,
     email: &str,
 ) -> Result<Option<user::Model>> {
     Ok(user::Entity::find()
-        .filter(Expr::expr(Func::lower(Expr::col(user::Column::Email))).eq(email))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(user::Column::Email)))
+                .eq(Func::lower(Expr::val(email))),
+        )
         .one(db)
         .await?)
 }

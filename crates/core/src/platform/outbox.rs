@@ -123,12 +123,22 @@ impl From<platform_outbox::Model> for OutboxMessage {
 
 /// Proof of a claim: the message and the lease it was claimed under. Pass it to
 /// [`acknowledge`] or [`fail`]; it is refused once another worker has taken the message over.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` output hides the lease id (whoever holds it can settle the message).
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClaimToken {
     /// The message's id.
     pub id: i32,
     /// The lease's random id.
     pub lease: String,
+}
+
+impl std::fmt::Debug for ClaimToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimToken")
+            .field("id", &self.id)
+            .field("lease", &"..")
+            .finish()
+    }
 }
 
 /// A message handed to a worker by [`claim`], with the token that settles it.

@@ -151,7 +151,7 @@ pub async fn start_run<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let state = get(&txn, name, version).await?;
     let start = from_event.or(state.last_replayed_event_id.map(|id| id + 1));
     let run = readmodel_run::ActiveModel {

@@ -1,0 +1,78 @@
+//! Query plans: which index serves a query, on the backend under test.
+//!
+//! Test tables hold a handful of rows, and PostgreSQL's planner prefers a sequential scan of
+//! a tiny table to any index. So [`plan`] asks PostgreSQL for its plan with sequential scans
+//! disabled (`SET LOCAL enable_seqscan = off`, inside a transaction it rolls back): an index
+//! that can serve the query is then chosen, and a query no index can serve still shows a
+//! `Seq Scan`. SQLite's `EXPLAIN QUERY PLAN` names the index it would use at any size.
+//!
+//! ```no_run
+//! # async fn example(db: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+//! lifeos_testkit::explain::assert_uses_index(
+//!     db,
+//!     "SELECT id FROM \"user\" WHERE lower(email) = 'ada@example.org'",
+//!     &["ix_user_email"],
+//! )
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+
+/// The plan of `sql` as text, one line per plan node.
+///
+/// # Errors
+/// Fails when the statement cannot be explained (invalid SQL).
+pub async fn plan(db: &DatabaseConnection, sql: &str) -> Result<String, DbErr> {
+    let lines: Vec<String> = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+            let rows = txn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("EXPLAIN {sql}"),
+                ))
+                .await?;
+            txn.rollback().await?;
+            rows.iter()
+                .map(|row| row.try_get_by_index::<String>(0))
+                .collect::<Result<_, _>>()?
+        }
+        backend => db
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("EXPLAIN QUERY PLAN {sql}"),
+            ))
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(3))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(lines.join("\n"))
+}
+
+/// Checks that the plan of `sql` uses one of `indexes`.
+///
+/// # Errors
+/// [`DbErr::Custom`] with the plan when it uses none of them; or as [`plan`].
+pub async fn assert_uses_index(
+    db: &DatabaseConnection,
+    sql: &str,
+    indexes: &[&str],
+) -> Result<(), DbErr> {
+    let plan = plan(db, sql).await?;
+    let uses = |index: &&str| {
+        plan.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == *index)
+    };
+    if indexes.iter().any(uses) {
+        Ok(())
+    } else {
+        Err(DbErr::Custom(format!(
+            "`{sql}` is not served by any of {indexes:?}; plan:\n{plan}"
+        )))
+    }
+}
