@@ -20,22 +20,43 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use crate::support::{TableChange, drop_indexes, exec, unique_index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Fails, listing them, when accounts differ only by the case of their email.
+/// `column` as the services store an email: without surrounding ASCII white space (as Rust's
+/// `trim` removes it: space, tab, line feed, vertical tab, form feed, carriage return), then
+/// lower-cased.
+fn normalized(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!(
+            "lower(btrim({column}, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))"
+        ),
+        _ => format!(
+            "lower(trim({column}, ' ' || char(9) || char(10) || char(11) || char(12) || char(13)))"
+        ),
+    }
+}
+
+/// Fails, listing them, when accounts differ only by the case of their email (or white space
+/// around it).
 async fn refuse_case_collisions(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = manager.get_connection();
+    let backend = db.get_database_backend();
+    let (mine, other) = (
+        normalized(backend, "u.email"),
+        normalized(backend, "o.email"),
+    );
     let rows = db
         .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT u.id, u.email FROM \"user\" AS u WHERE EXISTS (SELECT 1 FROM \"user\" AS o \
-             WHERE o.id <> u.id AND lower(trim(o.email)) = lower(trim(u.email))) \
-             ORDER BY lower(trim(u.email)), u.id",
+            backend,
+            format!(
+                "SELECT u.id, u.email FROM \"user\" AS u WHERE EXISTS (SELECT 1 FROM \"user\" \
+                 AS o WHERE o.id <> u.id AND {other} = {mine}) ORDER BY {mine}, u.id"
+            ),
         ))
         .await?;
     if rows.is_empty() {
@@ -59,9 +80,10 @@ async fn refuse_case_collisions(manager: &SchemaManager<'_>) -> Result<(), DbErr
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         refuse_case_collisions(manager).await?;
+        let email = normalized(manager.get_database_backend(), "email");
         exec(
             manager,
-            "UPDATE \"user\" SET email = lower(trim(email)) WHERE email <> lower(trim(email))",
+            &format!("UPDATE \"user\" SET email = {email} WHERE email <> {email}"),
         )
         .await?;
         drop_indexes(manager, "user", &["ix_user_email"]).await?;

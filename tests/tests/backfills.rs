@@ -986,7 +986,7 @@ async fn kernel_hardening_lower_cases_emails_and_finds_them_from_history()
     exec(
         &db,
         "INSERT INTO \"user\" (email, password_hash) VALUES ('Ada@Example.org', 'h'), \
-         ('bob@example.org', 'h'), (' Carol@Example.org ', 'h')",
+         ('bob@example.org', 'h'), (' Carol@Example.org \t\n', 'h')",
     )
     .await?;
     exec(

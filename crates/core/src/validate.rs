@@ -12,8 +12,9 @@ pub const PASSWORD_MIN: usize = 8;
 /// Longest accepted password, in characters (bounds the hashing work one request can cause).
 pub const PASSWORD_MAX: usize = 1024;
 
-/// Trims an email address, lower-cases its ASCII letters (as SQLite's `lower()` does, so the
-/// stored value and the database's case folding agree), and checks its shape: one `@`, a non-empty local
+/// Trims an email address, lower-cases its ASCII letters (the folding both backends'
+/// `lower()` share; lookups apply the database's own `lower()` to both sides, so they find an
+/// address however it was folded when stored), and checks its shape: one `@`, a non-empty local
 /// part of at most 64 characters, a domain with a dot and no empty label, no whitespace or
 /// control characters, at most [`EMAIL_MAX`] characters.
 ///

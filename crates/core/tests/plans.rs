@@ -12,7 +12,7 @@ async fn kernel_lookups_are_served_by_indexes() -> TestResult {
     for (sql, indexes) in [
         // accounts: a user by email, case-insensitively.
         (
-            "SELECT id FROM \"user\" WHERE lower(email) = 'ada@example.org'",
+            "SELECT id FROM \"user\" WHERE lower(email) = lower('Ada@example.org')",
             &["ix_user_email"][..],
         ),
         // password_reset::request: the user's requests of the last hour.

@@ -1,36 +1,27 @@
 //! Preferences, the outbox, audit, read models and calendar credentials, plus tenant
 //! isolation across every kernel service.
 
+mod common;
+
+use common::account;
+
 use chrono::{Duration, Utc};
 use lifeos_core::calendar::credentials::{
     self as credentials, NewCredential, Provider, SyncOutcome,
 };
-use lifeos_core::identity::accounts::{self, NewAccount};
+use lifeos_core::identity::accounts;
 use lifeos_core::identity::preferences;
 use lifeos_core::identity::sessions::{self, SessionPolicy};
 use lifeos_core::platform::audit::{self, Filter, NewInsight, Severity};
 use lifeos_core::platform::outbox;
 use lifeos_core::platform::readmodels::{self, ModelType, NewReadModel};
 use lifeos_core::{CredentialKey, Error};
-use lifeos_entity::{Timestamp, UserId, calendar_oauth_token, platform_outbox, user_preference};
+use lifeos_entity::{Timestamp, calendar_oauth_token, platform_outbox, user_preference};
 use lifeos_testkit::TestDb;
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set, TransactionTrait};
 use serde_json::json;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-async fn account(db: &TestDb, email: &str) -> Result<UserId, Error> {
-    Ok(accounts::register(
-        db.conn(),
-        NewAccount {
-            email: email.to_owned(),
-            password: "correct horse battery".to_owned(),
-            ..Default::default()
-        },
-    )
-    .await?
-    .id)
-}
 
 #[tokio::test]
 async fn preferences_merge_defaults_and_upsert() -> TestResult {

@@ -1,9 +1,13 @@
 //! The user profile (name, time zone, email), sign-in in one call, and the user's local day
 //! from the one time zone and the day-start preference.
 
+mod common;
+
+use common::{PASSWORD, account};
+
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use lifeos_core::days::{DAY_STARTS_AT, LocalDays};
-use lifeos_core::identity::accounts::{self, NewAccount, ProfilePatch};
+use lifeos_core::identity::accounts::{self, ProfilePatch};
 use lifeos_core::identity::sessions::{self, SessionPolicy};
 use lifeos_core::identity::{password_reset, preferences};
 use lifeos_core::{Error, TokenProblem};
@@ -13,21 +17,6 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-const PASSWORD: &str = "correct horse battery";
-
-async fn account(db: &TestDb, email: &str) -> Result<UserId, Error> {
-    Ok(accounts::register(
-        db.conn(),
-        NewAccount {
-            email: email.to_owned(),
-            password: PASSWORD.to_owned(),
-            ..Default::default()
-        },
-    )
-    .await?
-    .id)
-}
 
 #[tokio::test]
 async fn the_profile_changes_name_and_time_zone() -> TestResult {

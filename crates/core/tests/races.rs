@@ -5,15 +5,19 @@
 //! racing calls start, so they all read the same state before any of them can write, as
 //! they would under load. Released, they must still end in one consistent outcome.
 
+mod common;
+
+use common::account;
+
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use lifeos_core::identity::accounts::{self, NewAccount};
+use lifeos_core::identity::accounts;
 use lifeos_core::identity::sessions::{self, LifecycleState, SessionPolicy};
 use lifeos_core::identity::{access, blocklist, password_reset};
 use lifeos_core::platform::readmodels::{self, ModelType, NewReadModel};
 use lifeos_core::{Error, TokenProblem};
-use lifeos_entity::{UserId, jwt_blocklist, readmodel_run, readmodel_state, role, user_role};
+use lifeos_entity::{jwt_blocklist, readmodel_run, readmodel_state, role, user_role};
 use lifeos_testkit::TestDb;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
@@ -22,20 +26,37 @@ use sea_orm::{
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Long enough for spawned calls to reach the lock they wait on.
+/// On SQLite, long enough for spawned calls to reach the lock they wait on.
 const SETTLE: StdDuration = StdDuration::from_millis(300);
 
-async fn account(db: &DatabaseConnection, email: &str) -> Result<UserId, Error> {
-    Ok(accounts::register(
-        db,
-        NewAccount {
-            email: email.to_owned(),
-            password: "correct horse battery".to_owned(),
-            ..Default::default()
-        },
-    )
-    .await?
-    .id)
+/// Returns once `waiters` racing calls wait for a lock: on PostgreSQL when as many backends of
+/// this database wait on one (polled, for up to 30 s, so a slow machine does not release the
+/// lock too early and let the race pass untested); on SQLite, whose busy waits cannot be seen,
+/// after [`SETTLE`].
+async fn settle(db: &DatabaseConnection, waiters: i64) -> Result<(), Box<dyn std::error::Error>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        tokio::time::sleep(SETTLE).await;
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+    loop {
+        let waiting: i64 = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await?
+            .ok_or("no row")?
+            .try_get_by_index(0)?;
+        if waiting >= waiters {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("only {waiting} of {waiters} calls reached the lock").into());
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
 }
 
 /// A transaction on its own connection that holds the lock on the rows `sql` (a no-op
@@ -85,7 +106,7 @@ async fn overlapping_refreshes_with_one_token_leave_no_live_session() -> TestRes
             sessions::refresh(&conn, &token, SessionPolicy::default()).await
         }));
     }
-    tokio::time::sleep(SETTLE).await;
+    settle(db.conn(), 2).await?;
     held.commit().await?;
     let mut rotated = Vec::new();
     for call in calls {
@@ -138,7 +159,7 @@ async fn two_bootstraps_at_once_make_one_administrator() -> TestResult {
             access::bootstrap_admin(&conn, user).await
         }));
     }
-    tokio::time::sleep(SETTLE).await;
+    settle(db.conn(), 2).await?;
     held.commit().await?;
     let mut made = 0;
     for call in calls {
@@ -181,7 +202,7 @@ async fn concurrent_blocks_keep_the_latest_expiry() -> TestResult {
         }));
         tokio::time::sleep(SETTLE / 2).await;
     }
-    tokio::time::sleep(SETTLE).await;
+    settle(db.conn(), 2).await?;
     held.commit().await?;
     for call in calls {
         call.await??;
@@ -232,7 +253,7 @@ async fn a_run_finished_and_failed_at_once_ends_one_way() -> TestResult {
     let (conn, other) = (db.conn().clone(), db.conn().clone());
     let finish = tokio::spawn(async move { readmodels::finish(&conn, run).await });
     let fail = tokio::spawn(async move { readmodels::fail(&other, run, "crashed").await });
-    tokio::time::sleep(SETTLE).await;
+    settle(db.conn(), 2).await?;
     held.commit().await?;
     let outcomes = [finish.await?, fail.await?];
     let winners: Vec<&readmodel_run::Model> = outcomes.iter().flatten().collect();
@@ -272,7 +293,7 @@ async fn a_checkpoint_never_moves_back_under_concurrent_advances() -> TestResult
         }));
         tokio::time::sleep(SETTLE / 2).await;
     }
-    tokio::time::sleep(SETTLE).await;
+    settle(db.conn(), 2).await?;
     held.commit().await?;
     for call in calls {
         match call.await? {
@@ -311,7 +332,11 @@ async fn concurrent_reset_requests_respect_the_hourly_limit() -> TestResult {
             password_reset::request(&conn, "ada@example.org", password_reset::DEFAULT_TTL).await
         }));
     }
-    tokio::time::sleep(SETTLE).await;
+    settle(
+        db.conn(),
+        i64::try_from(password_reset::MAX_REQUESTS_PER_HOUR + 3)?,
+    )
+    .await?;
     held.commit().await?;
     let (mut issued, mut refused) = (0, 0);
     for call in calls {
@@ -350,7 +375,12 @@ async fn a_sign_in_racing_a_password_change_opens_no_session() -> TestResult {
         )
         .await
     });
-    tokio::time::sleep(SETTLE).await;
+    // The sign-in has read and verified the old password and waits for the user's lock.
+    settle(db.conn(), 1).await?;
+    assert!(
+        !sign_in.is_finished(),
+        "the sign-in did not wait for the change"
+    );
     change.commit().await?;
     let outcome = sign_in.await?;
     assert!(

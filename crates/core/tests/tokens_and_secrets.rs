@@ -2,6 +2,10 @@
 //! invalidating one another, request limits, calendar refresh tokens and key rotation, and
 //! no secret in any `Debug` output.
 
+mod common;
+
+use common::account;
+
 use chrono::{Duration, Utc};
 use lifeos_core::calendar::credentials::{self, NewCredential, Provider};
 use lifeos_core::identity::accounts::{self, NewAccount};
@@ -10,28 +14,13 @@ use lifeos_core::identity::sessions::{self, LifecycleState, SessionPolicy};
 use lifeos_core::platform::outbox::{self, ClaimOptions};
 use lifeos_core::{CredentialKey, Error, TokenProblem};
 use lifeos_entity::{
-    Timestamp, UserId, auth_session, calendar_oauth_token, password_reset_token, session_token,
+    Timestamp, auth_session, calendar_oauth_token, password_reset_token, session_token,
 };
 use lifeos_testkit::TestDb;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-const PASSWORD: &str = "correct horse battery";
-
-async fn account(db: &TestDb, email: &str) -> Result<UserId, Error> {
-    Ok(accounts::register(
-        db.conn(),
-        NewAccount {
-            email: email.to_owned(),
-            password: PASSWORD.to_owned(),
-            ..Default::default()
-        },
-    )
-    .await?
-    .id)
-}
 
 #[tokio::test]
 async fn a_session_cannot_be_refreshed_past_its_absolute_lifetime() -> TestResult {

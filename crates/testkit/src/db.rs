@@ -44,6 +44,11 @@ impl TestDb {
     /// # Errors
     /// Fails when the database cannot be created or connected to.
     pub async fn empty() -> Result<Self, DbErr> {
+        Self::empty_with_pool(5).await
+    }
+
+    /// [`TestDb::empty`] with a PostgreSQL pool of `connections`.
+    async fn empty_with_pool(connections: u32) -> Result<Self, DbErr> {
         match postgres_url() {
             None => {
                 let conn = Database::connect("sqlite::memory:").await?;
@@ -66,7 +71,7 @@ impl TestDb {
                 };
                 admin.close().await?;
                 let mut options = ConnectOptions::new(with_database(&admin_url, &name)?);
-                options.max_connections(5).sqlx_logging(false);
+                options.max_connections(connections).sqlx_logging(false);
                 let conn = Database::connect(options).await?;
                 Ok(Self {
                     conn,
@@ -88,17 +93,18 @@ impl TestDb {
     }
 
     /// A fresh database at head that several connections use at once, for tests of
-    /// concurrent callers. On PostgreSQL it is [`TestDb::at_head`] (a pool of five
-    /// connections). On SQLite, an in-memory database has one connection, which would run
-    /// "concurrent" callers one after another; this one is a temporary file in WAL mode with
-    /// a pool of [`CONCURRENT_CONNECTIONS`] connections, each waiting up to five seconds for
-    /// the write lock (sqlx's busy timeout), removed when dropped.
+    /// concurrent callers: a pool of [`CONCURRENT_CONNECTIONS`] connections. On SQLite an
+    /// in-memory database has one connection, which would run "concurrent" callers one after
+    /// another; this one is a temporary file in WAL mode, each connection waiting up to five
+    /// seconds for the write lock (sqlx's busy timeout), removed when dropped.
     ///
     /// # Errors
     /// Fails when the database cannot be created or a migration fails.
     pub async fn concurrent_at_head() -> Result<Self, DbErr> {
         if postgres_url().is_some() {
-            return Self::at_head().await;
+            let db = Self::empty_with_pool(CONCURRENT_CONNECTIONS).await?;
+            Migrator::up(&db.conn, None).await?;
+            return Ok(db);
         }
         let path = std::env::temp_dir().join(format!(
             "lifeos_test_{}.sqlite",
@@ -157,8 +163,9 @@ impl Deref for TestDb {
     }
 }
 
-/// Connections of a [`TestDb::concurrent_at_head`] SQLite database.
-pub const CONCURRENT_CONNECTIONS: u32 = 8;
+/// Connections of a [`TestDb::concurrent_at_head`] database (at most this many racing calls,
+/// the lock-holding transaction included, run at once).
+pub const CONCURRENT_CONNECTIONS: u32 = 10;
 
 /// Removes a SQLite database file (and its WAL and shared-memory files) when dropped.
 #[derive(Debug)]

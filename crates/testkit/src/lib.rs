@@ -28,4 +28,6 @@ pub mod drift;
 pub mod explain;
 pub mod schema;
 
-pub use db::{POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names};
+pub use db::{
+    CONCURRENT_CONNECTIONS, POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names,
+};

@@ -330,10 +330,32 @@ where
     if old.id() == new.id() {
         return Err(Error::invalid("key", "the new key is the old key"));
     }
+    reseal_all(db, Some(old), new).await
+}
+
+/// Encrypts, in place, every credential still stored in plaintext (written before this
+/// crate). Returns how many rows were sealed. Idempotent.
+///
+/// # Errors
+/// Database failures; rows with an unknown provider are left as they are.
+pub async fn seal_plaintext<C>(db: &C, key: &CredentialKey) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    reseal_all(db, None, key).await
+}
+
+/// Seals under `new`, in one transaction, every stored value that is plaintext, and — given
+/// `old` — every value sealed under another key than `new`. Returns how many rows changed.
+async fn reseal_all<C>(db: &C, old: Option<&CredentialKey>, new: &CredentialKey) -> Result<u64>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
     let txn = crate::db::begin_write(db).await?;
     let mut changed = 0;
     // Locked, so a credential stored meanwhile is not overwritten with its old tokens.
     for row in calendar_oauth_token::Entity::find()
+        .order_by_asc(calendar_oauth_token::Column::Id)
         .lock_exclusive()
         .all(&txn)
         .await?
@@ -342,14 +364,13 @@ where
             continue;
         };
         let reseal = |field: &str, stored: &str, what: &'static str| -> Result<Option<String>> {
-            if secret::sealed_key_id(stored) == Some(new.id()) {
-                return Ok(None);
-            }
             let context = context(row.user_id, provider, field);
-            let plain = if secret::is_sealed(stored) {
-                secret::open(old, &context, stored, what)?
-            } else {
-                Zeroizing::new(stored.to_owned())
+            let plain = match (secret::is_sealed(stored), old) {
+                (false, _) => Zeroizing::new(stored.to_owned()),
+                (true, Some(old)) if secret::sealed_key_id(stored) != Some(new.id()) => {
+                    secret::open(old, &context, stored, what)?
+                }
+                (true, _) => return Ok(None),
             };
             secret::seal(new, &context, &plain).map(Some)
         };
@@ -380,60 +401,6 @@ where
     }
     txn.commit().await?;
     Ok(changed)
-}
-
-/// Encrypts, in place, every credential still stored in plaintext (written before this
-/// crate). Returns how many rows were sealed. Idempotent.
-///
-/// # Errors
-/// Database failures; rows with an unknown provider are left as they are.
-pub async fn seal_plaintext<C>(db: &C, key: &CredentialKey) -> Result<u64>
-where
-    C: ConnectionTrait + TransactionTrait,
-{
-    let txn = crate::db::begin_write(db).await?;
-    let mut sealed = 0;
-    for row in calendar_oauth_token::Entity::find()
-        .lock_exclusive()
-        .all(&txn)
-        .await?
-    {
-        let Some(provider) = Provider::parse(&row.provider) else {
-            continue;
-        };
-        let access_plain = !secret::is_sealed(&row.access_token);
-        let refresh_plain = row
-            .refresh_token
-            .as_deref()
-            .is_some_and(|token| !secret::is_sealed(token));
-        if !access_plain && !refresh_plain {
-            continue;
-        }
-        let mut update = calendar_oauth_token::Entity::update_many()
-            .filter(calendar_oauth_token::Column::Id.eq(row.id));
-        if access_plain {
-            let value = secret::seal(
-                key,
-                &context(row.user_id, provider, "access_token"),
-                &row.access_token,
-            )?;
-            update = update.col_expr(
-                calendar_oauth_token::Column::AccessToken,
-                Expr::value(value),
-            );
-        }
-        if let (true, Some(token)) = (refresh_plain, &row.refresh_token) {
-            let value = secret::seal(key, &context(row.user_id, provider, "refresh_token"), token)?;
-            update = update.col_expr(
-                calendar_oauth_token::Column::RefreshToken,
-                Expr::value(Some(value)),
-            );
-        }
-        update.exec(&txn).await?;
-        sealed += 1;
-    }
-    txn.commit().await?;
-    Ok(sealed)
 }
 
 async fn find<C: ConnectionTrait>(

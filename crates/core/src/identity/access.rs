@@ -260,16 +260,19 @@ pub async fn grant_permission<C: ConnectionTrait>(
 /// # Errors
 /// [`Error::Forbidden`] unless `actor` holds [`ADMIN`]; [`Error::NotFound`] for an unknown
 /// role or user.
-pub async fn assign_role<C: ConnectionTrait>(
-    db: &C,
-    actor: UserId,
-    target: UserId,
-    role: &str,
-) -> Result<()> {
+pub async fn assign_role<C>(db: &C, actor: UserId, target: UserId, role: &str) -> Result<()>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    // The role first, as every change of role holders does (then the user, through the
+    // grant's foreign key), so this never deadlocks with them.
     require_permission(db, actor, ADMIN).await?;
-    let role = find_role(db, role).await?;
-    users::load(db, target).await?;
-    assign(db, target, role.id).await
+    let txn = db::begin_write(db).await?;
+    let role = find_role_for_update(&txn, role).await?;
+    users::load(&txn, target).await?;
+    assign(&txn, target, role.id).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Takes the role `role` from `target` (administrators only). Returns whether they held it.
@@ -283,9 +286,10 @@ pub async fn unassign_role<C>(db: &C, actor: UserId, target: UserId, role: &str)
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    require_permission(db, actor, ADMIN).await?;
     let txn = db::begin_write(db).await?;
     let role = find_role_for_update(&txn, role).await?;
-    // Checked under the lock: an administrator demoted meanwhile is no longer one here.
+    // Checked again under the lock: an administrator demoted meanwhile is no longer one.
     require_permission(&txn, actor, ADMIN).await?;
     if role.name == ADMIN_ROLE {
         keep_an_administrator(&txn, target).await?;

@@ -1,7 +1,8 @@
 //! Accounts: registration, sign-in, the profile (full name, time zone, email), password
 //! change, deactivation and deletion.
 //!
-//! Emails are stored trimmed with their ASCII letters lower-cased, and are unique
+//! Emails are stored trimmed with their ASCII letters lower-cased (those from history as the
+//! migration lower-cased them, with the database's `lower()`), and are unique
 //! case-insensitively (`ix_user_email` is a unique index on `lower(email)`; lookups compare
 //! `lower(email) = lower(?)`, so an address from history written `Ada@Example.org` is found as
 //! `ada@example.org`). Passwords
@@ -37,7 +38,8 @@ pub const FULL_NAME_MAX: usize = 255;
 pub struct Account {
     /// The user's id.
     pub id: UserId,
-    /// Trimmed, lower-cased email.
+    /// Trimmed email with ASCII letters lower-cased (rows from history were lower-cased by
+    /// the database's `lower()`).
     pub email: String,
     /// Display name, if given.
     pub full_name: Option<String>,
@@ -65,7 +67,7 @@ impl From<user::Model> for Account {
 /// Input of [`register`]. Its `Debug` output shows the email, never the password.
 #[derive(Clone, Default)]
 pub struct NewAccount {
-    /// Email; trimmed and lower-cased before it is checked and stored.
+    /// Email; trimmed and its ASCII letters lower-cased before it is checked and stored.
     pub email: String,
     /// Password in clear, [`validate::PASSWORD_MIN`]..=[`validate::PASSWORD_MAX`] characters.
     pub password: String,
@@ -324,8 +326,7 @@ where
         .filter(user::Column::Id.eq(user))
         .exec(&txn)
         .await?;
-    sessions::end_all(&txn, user, sessions::LifecycleState::Invalidated).await?;
-    password_reset::invalidate_all(&txn, user).await?;
+    password_reset::revoke_all(&txn, user).await?;
     let account = users::load(&txn, user).await?.into();
     txn.commit().await?;
     Ok(account)
@@ -350,8 +351,7 @@ where
     let txn = db::begin_write(db).await?;
     still_checked(&txn, &checked).await?;
     users::store_password_hash(&txn, user, hash).await?;
-    sessions::end_all(&txn, user, sessions::LifecycleState::Invalidated).await?;
-    password_reset::invalidate_all(&txn, user).await?;
+    password_reset::revoke_all(&txn, user).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -376,8 +376,7 @@ where
         .filter(user::Column::Id.eq(user))
         .exec(&txn)
         .await?;
-    sessions::end_all(&txn, user, sessions::LifecycleState::Invalidated).await?;
-    password_reset::invalidate_all(&txn, user).await?;
+    password_reset::revoke_all(&txn, user).await?;
     txn.commit().await?;
     Ok(())
 }

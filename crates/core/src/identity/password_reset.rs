@@ -168,15 +168,22 @@ where
         return Err(Error::AccountInactive);
     }
     users::store_password_hash(&txn, row.user_id, hash).await?;
-    sessions::end_all(&txn, row.user_id, sessions::LifecycleState::Invalidated).await?;
-    invalidate_all(&txn, row.user_id).await?;
+    revoke_all(&txn, row.user_id).await?;
     txn.commit().await?;
     Ok(row.user_id)
 }
 
+/// Ends every session of `user` and invalidates their outstanding reset tokens — what a
+/// password or email change, a reset and a deactivation do. Call it with the user locked.
+pub(crate) async fn revoke_all<C: ConnectionTrait>(db: &C, user: UserId) -> Result<()> {
+    sessions::end_all(db, user, sessions::LifecycleState::Invalidated).await?;
+    invalidate_all(db, user).await?;
+    Ok(())
+}
+
 /// Marks every outstanding (unused) reset token of `user` used, so none of them works any
 /// more. Returns how many.
-pub(crate) async fn invalidate_all<C: ConnectionTrait>(db: &C, user: UserId) -> Result<u64> {
+async fn invalidate_all<C: ConnectionTrait>(db: &C, user: UserId) -> Result<u64> {
     let now = Timestamp::now();
     let done = password_reset_token::Entity::update_many()
         .col_expr(password_reset_token::Column::UsedAt, Expr::value(Some(now)))

@@ -10,10 +10,13 @@
 //! A refresh token is single-use: [`refresh`] revokes it and issues a new pair for the same
 //! session. Presenting an already used refresh token again means it was copied, so the
 //! whole session is ended (refresh-token reuse detection) — also when the two presentations
-//! overlap: the first to use the token up rotates it, the second waits for that (the token's
-//! row lock on PostgreSQL, the write lock on SQLite), finds it used and ends the session,
-//! including the tokens the first call has just issued. Neither caller holds a live session
-//! afterwards.
+//! overlap: the first to use the token up rotates it, the second waits for that (the user's
+//! and the session's row locks on PostgreSQL, the write lock on SQLite), finds it used and
+//! ends the session, including the tokens the first call has just issued. Neither caller
+//! holds a live session afterwards.
+//!
+//! Operations that end sessions lock the user, then the session, then its tokens, in that
+//! order, so they never deadlock with one another.
 //!
 //! A session also has an absolute lifetime ([`SessionPolicy::max_age`], 30 days by default
 //! counted from sign-in): no token of it lives past that, and refreshing after it is
@@ -327,8 +330,13 @@ where
         // A token from history, not tied to a session: it cannot be rotated.
         return Err(Error::Token(TokenProblem::Revoked));
     };
-    // Lock the session first — the order in which sessions are ended (session, then its
-    // tokens) — so a concurrent refresh, revoke or reset of it waits for this one.
+    // Lock in the order every operation that ends sessions uses — the user, the session,
+    // then its tokens — so a concurrent refresh of this session, a password change or a
+    // deactivation waits for this one instead of deadlocking with it. (The new token's
+    // foreign key would take a share lock on the user row anyway.)
+    if !users::load_for_update(&txn, token.user_id).await?.is_active {
+        return Err(Error::AccountInactive);
+    }
     let session = auth_session::Entity::find_by_id(session_id)
         .lock_exclusive()
         .one(&txn)
@@ -367,12 +375,9 @@ where
     if deadline <= now {
         return Err(Error::Token(TokenProblem::Expired));
     }
-    if !users::load(&txn, session.user_id).await?.is_active {
-        return Err(Error::AccountInactive);
-    }
     let session_token = secret::new_token()?;
     let session_expires_at = std::cmp::min(now + policy.session_ttl, deadline);
-    auth_session::Entity::update_many()
+    let rotated = auth_session::Entity::update_many()
         .col_expr(
             auth_session::Column::SessionId,
             Expr::value(secret::token_digest(&session_token)),
@@ -386,6 +391,9 @@ where
         .filter(auth_session::Column::LifecycleState.eq(LifecycleState::Active.as_str()))
         .exec(&txn)
         .await?;
+    if rotated.rows_affected != 1 {
+        return Err(Error::Token(TokenProblem::Revoked));
+    }
     let (refresh_token, refresh_expires_at) =
         insert_refresh_token(&txn, session.user_id, session.id, now, deadline, policy).await?;
     txn.commit().await?;
@@ -477,7 +485,7 @@ where
     let reason = validate::text("reason", reason, REASON_MAX)?;
     let txn = db::begin_write(db).await?;
     access::require_permission(&txn, admin, access::ADMIN).await?;
-    users::load(&txn, target).await?;
+    users::load_for_update(&txn, target).await?;
     let ended = end_all(&txn, target, LifecycleState::AdminReset).await?;
     outbox::enqueue(
         &txn,
