@@ -25,11 +25,21 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
             vec![$(EntityTable::of::<$entity>(backend)),*]
         };
     }
+    /// Registers the string-backed enumerations (native `Enum` columns register themselves).
+    fn with_enum<A: sea_orm::ActiveEnum<Value = String>>(
+        tables: &mut [EntityTable],
+        table: &str,
+        column: &str,
+    ) {
+        for entity in tables.iter_mut().filter(|entity| entity.name == table) {
+            *entity = entity.clone().with_enum::<A>(column);
+        }
+    }
     use lifeos_entity as kernel;
     use lifeos_finance::entity as finance;
     use lifeos_life_graph::entity as graph;
     use lifeos_practice_sessions::entity as practice;
-    tables![
+    let mut tables = tables![
         kernel::auth_session::Entity,
         kernel::calendar_event::Entity,
         kernel::calendar_event_interpretation::Entity,
@@ -92,7 +102,13 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         graph::parties::Entity,
         graph::roles::Entity,
         graph::signals::Entity,
-    ]
+    ];
+    with_enum::<graph::parties::PartyKind>(&mut tables, "parties", "kind");
+    with_enum::<graph::signals::SignalSource>(&mut tables, "signals", "source");
+    with_enum::<graph::signals::SignalStatus>(&mut tables, "signals", "status");
+    with_enum::<graph::commitments::CommitmentSource>(&mut tables, "commitments", "source");
+    with_enum::<practice::goals::GoalType>(&mut tables, "goals", "type");
+    tables
 }
 
 /// Values for columns whose type alone does not say what is valid (CHECK lists, enums), for

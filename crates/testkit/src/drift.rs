@@ -5,7 +5,9 @@
 //! statements). [`compare`] holds those descriptions against a [`Schema`] snapshot of a
 //! database migrated to head, table by table: every table has an entity and every entity a
 //! table, with the same columns, column types, nullability, primary key, foreign keys (with
-//! their actions), unique keys, and single-column indexes.
+//! their actions), unique keys, single-column indexes, and the values of every enumerated
+//! column (a native `Enum` column's variants, or a string-backed `ActiveEnum` registered with
+//! [`EntityTable::with_enum`]) against the column's PostgreSQL enum type or its CHECK list.
 //!
 //! What an entity cannot express is not compared here: partial, expression, descending, GIN
 //! and multi-column non-unique indexes, check constraints, defaults, and when a foreign key is
@@ -23,7 +25,7 @@ use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, PostgresQueryBuilder, SqliteQueryBuilder, Table as QueryTable,
     TableRef,
 };
-use sea_orm::{DbBackend, EntityTrait, Schema as EntitySchema};
+use sea_orm::{ActiveEnum, DbBackend, EntityTrait, Schema as EntitySchema};
 
 use crate::schema::{Deferrability, ForeignKey, Schema};
 
@@ -42,6 +44,8 @@ pub struct EntityTable {
     pub unique_keys: BTreeSet<Vec<String>>,
     /// Columns with a single-column, non-unique index (`#[sea_orm(indexed)]`).
     pub indexed: BTreeSet<String>,
+    /// Enumerated columns and the values the entity allows.
+    pub enums: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl EntityTable {
@@ -56,6 +60,7 @@ impl EntityTable {
             foreign_keys: BTreeSet::new(),
             unique_keys: BTreeSet::new(),
             indexed: BTreeSet::new(),
+            enums: BTreeMap::new(),
         };
         for column in create.get_columns() {
             let name = column.get_column_name();
@@ -64,6 +69,12 @@ impl EntityTable {
                 .get_column_type()
                 .map(|ty| render_type(ty, backend))
                 .unwrap_or_default();
+            if let Some(ColumnType::Enum { variants, .. }) = column.get_column_type() {
+                table.enums.insert(
+                    name.clone(),
+                    variants.iter().map(|variant| variant.to_string()).collect(),
+                );
+            }
             table
                 .columns
                 .insert(name.clone(), (data_type, spec.nullable != Some(false)));
@@ -104,6 +115,70 @@ impl EntityTable {
     }
 }
 
+impl EntityTable {
+    /// Registers `column` as holding the string values of `A` (a string-backed
+    /// `DeriveActiveEnum`, whose column type alone does not say which values it allows).
+    #[must_use]
+    pub fn with_enum<A: ActiveEnum<Value = String>>(mut self, column: &str) -> Self {
+        self.enums
+            .insert(column.to_owned(), A::values().into_iter().collect());
+        self
+    }
+}
+
+/// The values the database allows in `column` of `table`: its PostgreSQL enum type's, or the
+/// string literals of the CHECK constraints that name it (`None` when neither exists).
+fn allowed_values(
+    schema: &Schema,
+    table: &crate::schema::Table,
+    column: &str,
+) -> Option<BTreeSet<String>> {
+    if let Some(values) = table
+        .columns
+        .get(column)
+        .and_then(|def| schema.enums.get(def.data_type.trim_matches('"')))
+    {
+        return Some(values.iter().cloned().collect());
+    }
+    let names_column = |check: &str| {
+        check
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == column)
+    };
+    let literals: BTreeSet<String> = table
+        .checks
+        .iter()
+        .filter(|check| names_column(check))
+        .flat_map(|check| string_literals(check))
+        .collect();
+    (!literals.is_empty()).then_some(literals)
+}
+
+/// The single-quoted string literals of an SQL expression, unescaped.
+fn string_literals(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\'' {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    literal.push('\'');
+                    continue;
+                }
+                break;
+            }
+            literal.push(c);
+        }
+        out.push(literal);
+    }
+    out
+}
+
 /// The differences between the entities and a snapshot of the migrated database, one line
 /// each (empty when they agree). Every table needs exactly one entity and every entity its
 /// table: there is no exception list.
@@ -123,7 +198,22 @@ pub fn compare(schema: &Schema, entities: &[EntityTable], backend: DbBackend) ->
     for (name, entity) in &by_name {
         match schema.tables.get(*name) {
             None => out.push(format!("entity for `{name}` has no table")),
-            Some(table) => compare_table(name, entity, table, backend, &mut out),
+            Some(table) => {
+                compare_table(name, entity, table, backend, &mut out);
+                for (column, values) in &entity.enums {
+                    match allowed_values(schema, table, column) {
+                        None => out.push(format!(
+                            "`{name}.{column}`: an enumeration in the entity, but neither an \
+                             enum type nor a CHECK list in the table"
+                        )),
+                        Some(allowed) if &allowed != values => out.push(format!(
+                            "`{name}.{column}`: values {allowed:?} in the table, {values:?} in \
+                             the entity"
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
         }
     }
     out
@@ -344,5 +434,25 @@ mod tests {
             canonical(&render_type(&ColumnType::Text, pg), pg),
             canonical("character varying(255)", pg)
         );
+    }
+}
+
+#[cfg(test)]
+mod enum_tests {
+    use super::string_literals;
+
+    #[test]
+    fn literals_come_out_of_checks_of_either_backend() {
+        assert_eq!(
+            string_literals("kind in ('person', 'org')"),
+            ["person", "org"]
+        );
+        assert_eq!(
+            string_literals(
+                "((kind)::text = any ((array['person'::character varying, 'o''rg'::character varying])::text[]))"
+            ),
+            ["person", "o'rg"]
+        );
+        assert!(string_literals("x between 0 and 100").is_empty());
     }
 }

@@ -26,7 +26,8 @@
 pub mod db;
 pub mod drift;
 pub mod explain;
-pub mod schema;
+/// Schema snapshots and their comparison (the `lifeos-schema` crate, re-exported).
+pub use lifeos_schema as schema;
 
 pub use db::{
     CONCURRENT_CONNECTIONS, POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names,

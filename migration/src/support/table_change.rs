@@ -387,39 +387,7 @@ fn inner(sql: &str) -> String {
     }
 }
 
-/// Splits a comma-separated SQL list at top level (outside parentheses and quotes).
-pub fn split_top_level(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut quote_char: Option<char> = None;
-    let mut current = String::new();
-    for c in text.chars() {
-        match quote_char {
-            Some(q) => {
-                if c == q {
-                    quote_char = None;
-                }
-            }
-            None => match c {
-                '\'' | '"' | '`' => quote_char = Some(c),
-                '[' => quote_char = Some(']'),
-                '(' => depth += 1,
-                ')' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    parts.push(current.trim().to_owned());
-                    current.clear();
-                    continue;
-                }
-                _ => {}
-            },
-        }
-        current.push(c);
-    }
-    if !current.trim().is_empty() {
-        parts.push(current.trim().to_owned());
-    }
-    parts
-}
+pub use lifeos_schema::split_top_level;
 
 /// The first token of a definition, unquoted.
 fn first_token(part: &str) -> String {

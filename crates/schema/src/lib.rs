@@ -1,10 +1,15 @@
-//! Normalized schema snapshots, for comparing a database with itself at another revision.
+//! `lifeos-schema` — normalized snapshots of a live LifeOS schema, their comparison and a
+//! readable rendering, and the schema at the head of the chain as checked in
+//! ([`HEAD_SQLITE`], [`HEAD_POSTGRES`]). The test suites (through `lifeos-testkit`) and the
+//! operators' tools share this one copy.
 //!
 //! A [`Schema`] holds what a migration can change: tables, columns (exact type, nullability,
 //! default), primary keys, foreign keys with their actions and deferrability, indexes
-//! (uniqueness, method, key, partial predicate), check constraints, and on PostgreSQL the enum
-//! types and extensions. Names are kept where the database keeps them (indexes, enum types),
-//! so a migration that renames one is seen.
+//! (uniqueness, method, key, partial predicate), check constraints, triggers, and on
+//! PostgreSQL the enum types, functions and extensions. Names are kept where the database
+//! keeps them (indexes, enum types, triggers, functions), so a migration that renames one is
+//! seen. [`Schema::render`] writes it as one line per fact, sorted, so two renderings differ
+//! exactly where the schemas do ([`diff_lines`]).
 //!
 //! Discovery uses sea-schema where it serves: SQLite columns and foreign keys, PostgreSQL
 //! enum types. It does not report index methods, partial predicates, exact type names,
@@ -29,6 +34,20 @@ pub struct Schema {
     pub enums: BTreeMap<String, Vec<String>>,
     /// PostgreSQL extensions (other than the built-in `plpgsql`).
     pub extensions: BTreeSet<String>,
+    /// Triggers by name: their table and normalized definition.
+    pub triggers: BTreeMap<String, Trigger>,
+    /// PostgreSQL functions of the schema (not an extension's), by signature
+    /// (`name(argument types)`): their normalized definition.
+    pub functions: BTreeMap<String, String>,
+}
+
+/// A trigger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    /// The table it fires on.
+    pub table: String,
+    /// Its definition (`CREATE TRIGGER …`), normalized.
+    pub definition: String,
 }
 
 /// One table.
@@ -89,6 +108,15 @@ pub enum Deferrability {
 }
 
 impl Deferrability {
+    /// As SQL writes it.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::NotDeferrable => "not deferrable",
+            Self::InitiallyImmediate => "deferrable initially immediate",
+            Self::InitiallyDeferred => "deferrable initially deferred",
+        }
+    }
+
     /// From PostgreSQL's `pg_constraint.condeferrable` and `condeferred`.
     pub fn from_flags(deferrable: bool, initially_deferred: bool) -> Self {
         match (deferrable, initially_deferred) {
@@ -158,8 +186,135 @@ impl Schema {
         }
         diff_maps("enum type", &self.enums, &other.enums, &mut out);
         diff_sets("extension", &self.extensions, &other.extensions, &mut out);
+        diff_maps("trigger", &self.triggers, &other.triggers, &mut out);
+        diff_maps("function", &self.functions, &other.functions, &mut out);
         out
     }
+
+    /// The schema as text: a header line, then one line per fact — `table column …`,
+    /// `table primary key …`, `table foreign key …`, `table index …`, `table check …`,
+    /// `trigger …`, `function …`, `enum …`, `extension …` — in a fixed order, so the text
+    /// is stable across runs and reads well in a review diff.
+    pub fn render(&self, title: &str) -> String {
+        let mut lines = vec![format!("# {title}")];
+        for name in &self.extensions {
+            lines.push(format!("extension {name}"));
+        }
+        for (name, values) in &self.enums {
+            lines.push(format!("enum {name} ({})", values.join(", ")));
+        }
+        for (name, table) in &self.tables {
+            lines.push(format!("table {name}"));
+            for (column, def) in &table.columns {
+                let mut line = format!("{name}.{column} {}", def.data_type);
+                if !def.nullable {
+                    line.push_str(" not null");
+                }
+                if let Some(default) = &def.default {
+                    line.push_str(&format!(" default {default}"));
+                }
+                lines.push(line);
+            }
+            if !table.primary_key.is_empty() {
+                lines.push(format!(
+                    "{name} primary key ({})",
+                    table.primary_key.join(", ")
+                ));
+            }
+            for key in &table.foreign_keys {
+                lines.push(format!(
+                    "{name} foreign key ({}) references {} ({}) on delete {} on update {} {}",
+                    key.columns.join(", "),
+                    key.foreign_table,
+                    key.foreign_columns.join(", "),
+                    key.on_delete.to_lowercase(),
+                    key.on_update.to_lowercase(),
+                    key.deferrable.as_sql(),
+                ));
+            }
+            for (index, def) in &table.indexes {
+                let mut line = format!(
+                    "{name} {}index {index} using {} ({})",
+                    if def.unique { "unique " } else { "" },
+                    def.method,
+                    def.key.join(", ")
+                );
+                if let Some(predicate) = &def.predicate {
+                    line.push_str(&format!(" where {predicate}"));
+                }
+                lines.push(line);
+            }
+            for check in &table.checks {
+                lines.push(format!("{name} check ({check})"));
+            }
+        }
+        for (name, trigger) in &self.triggers {
+            lines.push(format!(
+                "trigger {name} on {}: {}",
+                trigger.table, trigger.definition
+            ));
+        }
+        for (signature, definition) in &self.functions {
+            lines.push(format!("function {signature}: {definition}"));
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        text
+    }
+}
+
+/// The lines only `expected` has (`- …`) and only `actual` has (`+ …`), in order: a readable
+/// difference between two [`Schema::render`]ings (empty when they are equal).
+pub fn diff_lines(expected: &str, actual: &str) -> Vec<String> {
+    let count = |text: &str| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for line in text.lines() {
+            *counts.entry(line.to_owned()).or_default() += 1;
+        }
+        counts
+    };
+    let (want, have) = (count(expected), count(actual));
+    let mut out = Vec::new();
+    for line in expected.lines() {
+        if have.get(line).copied().unwrap_or(0) < want.get(line).copied().unwrap_or(0) {
+            out.push(format!("- {line}"));
+        }
+    }
+    for line in actual.lines() {
+        if want.get(line).copied().unwrap_or(0) < have.get(line).copied().unwrap_or(0) {
+            out.push(format!("+ {line}"));
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The schema at the head of the chain on SQLite, as rendered by [`Schema::render`] and
+/// checked in (`crates/schema/head/sqlite.txt`).
+pub const HEAD_SQLITE: &str = include_str!("../head/sqlite.txt");
+
+/// The schema at the head of the chain on PostgreSQL 15, as rendered by [`Schema::render`]
+/// and checked in (`crates/schema/head/postgres.txt`).
+pub const HEAD_POSTGRES: &str = include_str!("../head/postgres.txt");
+
+/// The checked-in head schema for `backend` (`None` for a backend LifeOS does not support).
+pub fn head(backend: DbBackend) -> Option<&'static str> {
+    match backend {
+        DbBackend::Sqlite => Some(HEAD_SQLITE),
+        DbBackend::Postgres => Some(HEAD_POSTGRES),
+        _ => None,
+    }
+}
+
+/// The title line [`Schema::render`] is given for the checked-in head schemas.
+pub fn head_title(backend: DbBackend) -> String {
+    format!(
+        "LifeOS schema at the head of the chain on {} — regenerate: LIFEOS_BLESS=1 cargo test -p lifeos-tests --test head_schema",
+        match backend {
+            DbBackend::Postgres => "PostgreSQL (with LIFEOS_TEST_POSTGRES_URL set)",
+            _ => "SQLite",
+        }
+    )
 }
 
 impl Table {
@@ -220,14 +375,28 @@ fn keys<'a, V>(a: &'a BTreeMap<String, V>, b: &'a BTreeMap<String, V>) -> BTreeS
     a.keys().chain(b.keys()).collect()
 }
 
-/// Collapses whitespace, drops identifier quotes and lower-cases SQL text, so the same
-/// expression compares equal however it was spelled.
+/// Collapses whitespace, drops identifier quotes and lower-cases SQL text outside string
+/// literals, so the same expression compares equal however it was spelled, while a changed
+/// literal (`'UltimateGoal'`) is still a change.
 pub(crate) fn normalize_sql(text: &str) -> String {
-    text.replace('"', "")
+    let collapsed = text
+        .replace('"', "")
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+        .join(" ");
+    let mut out = String::with_capacity(collapsed.len());
+    let mut in_literal = false;
+    for c in collapsed.chars() {
+        if c == '\'' {
+            in_literal = !in_literal;
+        }
+        if in_literal {
+            out.push(c);
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 /// The text between the parenthesis at byte `open` and its matching closing parenthesis,
@@ -256,13 +425,48 @@ fn balanced(text: &str, open: usize) -> Option<(&str, usize)> {
     None
 }
 
-/// Splits on commas that are not nested in parentheses or quotes (the migration crate's
-/// splitter), each part normalized.
-fn split_top_level(text: &str) -> Vec<String> {
-    lifeos_migration::support::split_top_level(text)
+/// Splits on commas that are not nested in parentheses or quotes ([`split_top_level`]), each
+/// part normalized.
+fn split_normalized(text: &str) -> Vec<String> {
+    split_top_level(text)
         .iter()
         .map(|part| normalize_sql(part))
         .collect()
+}
+
+/// Splits a comma-separated SQL list at top level (outside parentheses and quotes), each part
+/// trimmed. Shared with the migration crate's table rebuilds.
+pub fn split_top_level(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut quote_char: Option<char> = None;
+    let mut current = String::new();
+    for c in text.chars() {
+        match quote_char {
+            Some(q) => {
+                if c == q {
+                    quote_char = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => quote_char = Some(c),
+                '[' => quote_char = Some(']'),
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    parts.push(current.trim().to_owned());
+                    current.clear();
+                    continue;
+                }
+                _ => {}
+            },
+        }
+        current.push(c);
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim().to_owned());
+    }
+    parts
 }
 
 /// Parses the key list, access method and predicate out of a `CREATE INDEX` statement
@@ -289,7 +493,7 @@ fn parse_create_index(sql: &str) -> Option<(String, Vec<String>, Option<String>)
         .to_uppercase()
         .find("WHERE")
         .map(|at| normalize_sql(strip_outer_parens(rest[at + 5..].trim())));
-    Some((method, split_top_level(key), predicate))
+    Some((method, split_normalized(key), predicate))
 }
 
 fn strip_outer_parens(text: &str) -> &str {
@@ -338,6 +542,22 @@ mod sqlite {
             let sql: String = row.try_get_by_index(1)?;
             let table = table(db, &name, &sql).await?;
             schema.tables.insert(name, table);
+        }
+        for row in rows(
+            db,
+            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'",
+            vec![],
+        )
+        .await?
+        {
+            let sql: String = row.try_get_by_index(2)?;
+            schema.triggers.insert(
+                row.try_get_by_index(0)?,
+                Trigger {
+                    table: row.try_get_by_index(1)?,
+                    definition: normalize_sql(&sql),
+                },
+            );
         }
         Ok(schema)
     }
@@ -484,7 +704,7 @@ mod sqlite {
         }
         let mut found = Vec::new();
         // Each part is normalized: lower-cased, identifier quotes dropped, single spaces.
-        for part in split_top_level(&sql[open + 1..close]) {
+        for part in split_normalized(&sql[open + 1..close]) {
             let Some(at) = find_word(&part, "references") else {
                 continue;
             };
@@ -774,6 +994,43 @@ mod postgres {
         {
             schema.extensions.insert(row.try_get_by_index(0)?);
         }
+        for row in rows(
+            db,
+            "SELECT t.tgname::text, c.relname::text, pg_get_triggerdef(t.oid) \
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
+            vec![],
+        )
+        .await?
+        {
+            let definition: String = row.try_get_by_index(2)?;
+            schema.triggers.insert(
+                row.try_get_by_index(0)?,
+                Trigger {
+                    table: row.try_get_by_index(1)?,
+                    definition: normalize_sql(&definition),
+                },
+            );
+        }
+        // The schema's own functions: not those an extension (pg_trgm, pgcrypto) installs.
+        for row in rows(
+            db,
+            "SELECT p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')', \
+                    pg_get_functiondef(p.oid) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p') \
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass \
+                               AND d.objid = p.oid AND d.deptype = 'e')",
+            vec![],
+        )
+        .await?
+        {
+            let definition: String = row.try_get_by_index(1)?;
+            schema
+                .functions
+                .insert(row.try_get_by_index(0)?, normalize_sql(&definition));
+        }
         Ok(schema)
     }
 
@@ -882,48 +1139,6 @@ mod tests {
         assert_eq!(key(&["z"], "q"), InitiallyImmediate);
         assert_eq!(key(&["z"], "r"), NotDeferrable);
         assert_eq!(key(&["nope"], "a"), NotDeferrable);
-    }
-
-    /// A parent `p` and a child `c` whose key into it carries `clause`.
-    async fn parent_and_child(clause: &str) -> Result<Schema, DbErr> {
-        let db = crate::TestDb::empty().await?;
-        db.execute_unprepared("CREATE TABLE p (id INTEGER PRIMARY KEY)")
-            .await?;
-        db.execute_unprepared(&format!(
-            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p(id){clause})"
-        ))
-        .await?;
-        snapshot(&db).await
-    }
-
-    /// On SQLite, and on PostgreSQL when `LIFEOS_TEST_POSTGRES_URL` is set.
-    #[tokio::test]
-    async fn snapshots_differ_by_foreign_key_deferrability() -> Result<(), DbErr> {
-        let immediate = parent_and_child("").await?;
-        let deferred = parent_and_child(" DEFERRABLE INITIALLY DEFERRED").await?;
-        let timing = |schema: &Schema| -> Vec<Deferrability> {
-            schema
-                .tables
-                .get("c")
-                .map(|table| {
-                    table
-                        .foreign_keys
-                        .iter()
-                        .map(|key| key.deferrable)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        assert_eq!(timing(&immediate), [Deferrability::NotDeferrable]);
-        assert_eq!(timing(&deferred), [Deferrability::InitiallyDeferred]);
-        assert_ne!(immediate, deferred);
-        let diff = immediate.diff(&deferred);
-        assert_eq!(diff.len(), 2, "{diff:?}");
-        assert!(
-            diff.iter().any(|line| line.contains("InitiallyDeferred")),
-            "{diff:?}"
-        );
-        Ok(())
     }
 
     #[test]

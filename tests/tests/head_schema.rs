@@ -1,0 +1,45 @@
+//! The schema the chain builds at head is exactly the one checked in
+//! (`crates/schema/head/{sqlite,postgres}.txt`, rendered by `lifeos_schema::Schema::render`),
+//! compared in full: a change to any migration's effect on the head schema — a dropped
+//! check, a changed default or index predicate, reordered index columns, an extra enum
+//! value, a trigger — fails here with the lines that differ, and shows up in review as a diff
+//! of the checked-in file.
+//!
+//! Regenerate after an intended schema change (both backends):
+//! `LIFEOS_BLESS=1 cargo test -p lifeos-tests --test head_schema`, and again with
+//! `LIFEOS_TEST_POSTGRES_URL` set (on PostgreSQL 15).
+
+use std::path::PathBuf;
+
+use lifeos_testkit::{TestDb, schema};
+use sea_orm::DbBackend;
+
+#[tokio::test]
+async fn the_head_schema_is_the_checked_in_one() -> Result<(), Box<dyn std::error::Error>> {
+    let db = TestDb::at_head().await?;
+    let backend = db.get_database_backend();
+    let actual = schema::snapshot(&db)
+        .await?
+        .render(&schema::head_title(backend));
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/schema/head")
+        .join(match backend {
+            DbBackend::Postgres => "postgres.txt",
+            _ => "sqlite.txt",
+        });
+    if std::env::var("LIFEOS_BLESS").is_ok_and(|value| value == "1") {
+        std::fs::write(&file, &actual)?;
+        return Ok(());
+    }
+    let expected = schema::head(backend).ok_or("unsupported backend")?;
+    let diff = schema::diff_lines(expected, &actual);
+    assert!(
+        diff.is_empty(),
+        "the schema at head differs from {} (- checked in, + built by the chain):\n{}\n\
+         If the change is intended, regenerate: LIFEOS_BLESS=1 cargo test -p lifeos-tests \
+         --test head_schema (and again with LIFEOS_TEST_POSTGRES_URL set).",
+        file.display(),
+        diff.join("\n")
+    );
+    Ok(())
+}
