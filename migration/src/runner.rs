@@ -11,10 +11,29 @@
 //! Caveat: the pragma is per connection. SeaORM gives SQLite pools one connection unless
 //! configured otherwise; with a larger pool the pragma may land on another connection, and a
 //! rebuild of a referenced table then refuses to run (it never deletes rows).
+//!
+//! # One migrator at a time
+//! Every run that changes the schema (`up`, `down`, `fresh`, `refresh`, `reset`) holds a
+//! database-wide lock from before it reads which migrations are applied until after the last
+//! one committed, so two migrators started at once (two deploys, a service calling
+//! `Migrator::up` while an operator runs the binary) apply each migration exactly once — the
+//! second waits, then finds nothing left to do:
+//! - PostgreSQL: a session advisory lock (key [`ADVISORY_LOCK_KEY`]) taken on a connection of
+//!   its own, opened with the pool's options but outside the pool, so no pooled query can
+//!   release it; it ends with that connection, also when the process dies.
+//! - SQLite (a file): an exclusive OS lock on `<database file>.migrate-lock` beside it (SQLite's
+//!   own locks do not last from one migration's transaction to the next). In-memory databases
+//!   have one connection and need none.
+//!
+//! A migrator waits at most [`LOCK_TIMEOUT_VAR`] seconds (default 300) and then fails with a
+//! message saying so; a run handed a transaction instead of a connection takes no lock.
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::sqlx::{self, Connection as _};
 use sea_orm_migration::sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseExecutor, DbBackend,
 };
@@ -50,7 +69,11 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        with_foreign_keys_off(&db, Chain::up(reborrow(&db), steps)).await
+        locked(
+            &db,
+            with_foreign_keys_off(&db, Chain::up(reborrow(&db), steps)),
+        )
+        .await
     }
 
     async fn down<'c, C>(db: C, steps: Option<u32>) -> Result<(), DbErr>
@@ -58,7 +81,11 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        with_foreign_keys_off(&db, Chain::down(reborrow(&db), steps)).await
+        locked(
+            &db,
+            with_foreign_keys_off(&db, Chain::down(reborrow(&db), steps)),
+        )
+        .await
     }
 
     async fn fresh<'c, C>(db: C) -> Result<(), DbErr>
@@ -67,9 +94,13 @@ impl MigratorTrait for Migrator {
     {
         let db = db.into_database_executor();
         // sea-orm drops every table (and PostgreSQL type) and turns SQLite foreign keys back
-        // on when it is done; the chain is then applied under our own guard.
-        Nothing::fresh(reborrow(&db)).await?;
-        Self::up(reborrow(&db), None).await
+        // on when it is done; the chain is then applied under our own guard — all of it under
+        // one lock.
+        let run = async {
+            Nothing::fresh(reborrow(&db)).await?;
+            with_foreign_keys_off(&db, Chain::up(reborrow(&db), None)).await
+        };
+        locked(&db, run).await
     }
 
     async fn refresh<'c, C>(db: C) -> Result<(), DbErr>
@@ -77,7 +108,11 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        with_foreign_keys_off(&db, Chain::refresh(reborrow(&db))).await
+        locked(
+            &db,
+            with_foreign_keys_off(&db, Chain::refresh(reborrow(&db))),
+        )
+        .await
     }
 
     async fn reset<'c, C>(db: C) -> Result<(), DbErr>
@@ -85,7 +120,7 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        with_foreign_keys_off(&db, Chain::reset(reborrow(&db))).await
+        locked(&db, with_foreign_keys_off(&db, Chain::reset(reborrow(&db)))).await
     }
 }
 
@@ -123,4 +158,137 @@ async fn set_foreign_keys(conn: &DatabaseConnection, on: bool) -> Result<(), DbE
     conn.execute_unprepared(&format!("PRAGMA foreign_keys = {value}"))
         .await
         .map(|_| ())
+}
+
+/// The environment variable bounding, in seconds, how long a migrator waits for another one
+/// to finish (default 300).
+pub const LOCK_TIMEOUT_VAR: &str = "LIFEOS_MIGRATION_LOCK_TIMEOUT";
+
+/// The PostgreSQL advisory-lock key of a migration run (`LIFEOSMG` in ASCII).
+pub const ADVISORY_LOCK_KEY: i64 = 0x4c49_4645_4f53_4d47;
+
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The lock a run holds; released by [`release`] (or, should the process die, by the
+/// connection or file closing).
+enum RunLock {
+    Postgres(sqlx::PgConnection),
+    Sqlite(std::fs::File),
+    None,
+}
+
+/// Runs `operation` holding the run lock of `db` (see the module docs).
+async fn locked(
+    db: &DatabaseExecutor<'_>,
+    operation: impl Future<Output = Result<(), DbErr>>,
+) -> Result<(), DbErr> {
+    let lock = acquire(db).await?;
+    let result = operation.await;
+    let released = release(lock).await;
+    result.and(released)
+}
+
+fn lock_timeout() -> Result<Duration, DbErr> {
+    match std::env::var(LOCK_TIMEOUT_VAR) {
+        Err(_) => Ok(DEFAULT_LOCK_TIMEOUT),
+        Ok(text) => text
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| {
+                DbErr::Migration(format!(
+                    "{LOCK_TIMEOUT_VAR}={text:?} is not a number of seconds"
+                ))
+            }),
+    }
+}
+
+fn busy(timeout: Duration) -> DbErr {
+    DbErr::Migration(format!(
+        "another migrator still holds the migration lock after {}s; it may still be running \
+         (wait for it, or raise {LOCK_TIMEOUT_VAR}), or be stuck (stop it)",
+        timeout.as_secs()
+    ))
+}
+
+fn lock_error(error: impl std::fmt::Display) -> DbErr {
+    DbErr::Migration(format!("cannot take the migration lock: {error}"))
+}
+
+async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
+    let DatabaseExecutor::Connection(conn) = db else {
+        return Ok(RunLock::None);
+    };
+    let timeout = lock_timeout()?;
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(25);
+    let mut wait = || {
+        let this = pause;
+        pause = (pause * 2).min(Duration::from_millis(500));
+        async move {
+            if Instant::now() >= deadline {
+                return Err(busy(timeout));
+            }
+            tokio::time::sleep(this).await;
+            Ok(())
+        }
+    };
+    match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            let options = conn.get_postgres_connection_pool().connect_options();
+            let mut own = sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(lock_error)?;
+            loop {
+                let (taken,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
+                    .bind(ADVISORY_LOCK_KEY)
+                    .fetch_one(&mut own)
+                    .await
+                    .map_err(lock_error)?;
+                if taken {
+                    return Ok(RunLock::Postgres(own));
+                }
+                wait().await?;
+            }
+        }
+        DbBackend::Sqlite => {
+            let options = conn.get_sqlite_connection_pool().connect_options();
+            let file = options.get_filename().to_string_lossy().into_owned();
+            if file.is_empty() || file == ":memory:" || file.starts_with("file:") {
+                return Ok(RunLock::None);
+            }
+            let path = PathBuf::from(format!("{file}.migrate-lock"));
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| lock_error(format!("{}: {e}", path.display())))?;
+            loop {
+                match lock.try_lock() {
+                    Ok(()) => return Ok(RunLock::Sqlite(lock)),
+                    Err(std::fs::TryLockError::WouldBlock) => wait().await?,
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(lock_error(format!("{}: {e}", path.display())));
+                    }
+                }
+            }
+        }
+        _ => Ok(RunLock::None),
+    }
+}
+
+async fn release(lock: RunLock) -> Result<(), DbErr> {
+    match lock {
+        RunLock::Postgres(mut own) => {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(ADVISORY_LOCK_KEY)
+                .execute(&mut own)
+                .await
+                .map_err(lock_error)?;
+            own.close().await.map_err(lock_error)
+        }
+        RunLock::Sqlite(file) => file.unlock().map_err(lock_error),
+        RunLock::None => Ok(()),
+    }
 }

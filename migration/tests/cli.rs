@@ -147,3 +147,143 @@ fn a_bad_database_url_fails_with_a_message_and_a_non_zero_exit() {
     assert!(stderr.contains("lifeos-migration:"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Five `lifeos-migration up` processes started at once against one fresh database all
+/// succeed and leave every migration applied once (the run lock; see `Migrator`).
+#[allow(clippy::expect_used)] // a test helper: the panic is the test's failure
+fn five_processes_at_once(dir: &Path, url: Option<&str>) {
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            let mut command = Command::new(BINARY);
+            command
+                .current_dir(dir)
+                .arg("up")
+                .env_remove("DATABASE_URL")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            if let Some(url) = url {
+                command.env("DATABASE_URL", url);
+            }
+            command.spawn().expect("spawn lifeos-migration")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait for lifeos-migration");
+        assert!(
+            output.status.success(),
+            "a concurrent `up` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let status = ok(dir, url, &["status"]);
+    assert!(!status.contains("Pending"), "{status}");
+    let applied = status.matches("... Applied").count();
+    assert_eq!(
+        applied,
+        <lifeos_migration::Migrator as lifeos_migration::MigratorTrait>::migrations().len(),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::expect_used)] // the panics are the test's failures
+async fn five_binaries_at_once_apply_each_migration_once() {
+    let dir = scratch_dir("five").expect("scratch dir");
+    let Some(admin_url) = std::env::var("LIFEOS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+    else {
+        five_processes_at_once(&dir, None);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    let name = format!("lifeos_cli_five_{}", std::process::id());
+    let admin = Database::connect(admin_url.as_str()).await.expect("admin");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop stale");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create");
+    let (server, _) = admin_url.rsplit_once('/').expect("url with a database");
+    let url = format!("{server}/{name}");
+    let outcome = std::panic::catch_unwind(|| five_processes_at_once(&dir, Some(&url)));
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A migrator that cannot get the lock within `LIFEOS_MIGRATION_LOCK_TIMEOUT` gives up with a
+/// message saying why, and changes nothing.
+#[tokio::test]
+#[allow(clippy::expect_used)] // the panics are the test's failures
+async fn a_migrator_waiting_too_long_for_the_lock_gives_up_clearly() {
+    let dir = scratch_dir("lock-timeout").expect("scratch dir");
+    let admin_url = std::env::var("LIFEOS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty());
+    // Hold the lock another migrator would hold (advisory locks are per database: a
+    // scratch one, never the admin database).
+    let scratch = format!("lifeos_cli_lock_{}", std::process::id());
+    let (url, admin, _holder, _file) = match &admin_url {
+        Some(admin_url) => {
+            let admin = Database::connect(admin_url.as_str()).await.expect("admin");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+                .await
+                .expect("drop stale");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {scratch}"))
+                .await
+                .expect("create");
+            let (server, _) = admin_url.rsplit_once('/').expect("url with a database");
+            let url = format!("{server}/{scratch}");
+            let holder = Database::connect(url.as_str()).await.expect("holder");
+            holder
+                .execute_unprepared(&format!(
+                    "SELECT pg_advisory_lock({})",
+                    lifeos_migration::ADVISORY_LOCK_KEY
+                ))
+                .await
+                .expect("advisory lock");
+            (Some(url), Some(admin), Some(holder), None)
+        }
+        None => {
+            let file =
+                std::fs::File::create(dir.join("lifeos.db.migrate-lock")).expect("lock file");
+            file.lock().expect("lock");
+            (None, None, None, Some(file))
+        }
+    };
+    let mut command = Command::new(BINARY);
+    command
+        .current_dir(&dir)
+        .args(["up"])
+        .env_remove("DATABASE_URL")
+        .env(lifeos_migration::LOCK_TIMEOUT_VAR, "1");
+    if let Some(url) = &url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().expect("run lifeos-migration");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(admin) = admin {
+        drop(_holder);
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {scratch} WITH (FORCE)"))
+            .await
+            .expect("drop");
+    }
+    assert!(!output.status.success(), "went through: {stderr}");
+    assert!(
+        stderr.contains("another migrator still holds the migration lock after 1s"),
+        "{stderr}"
+    );
+}

@@ -149,6 +149,18 @@ impl TestDb {
         &self.conn
     }
 
+    /// The URL of the PostgreSQL database this test owns, for a test that opens connections
+    /// of its own (`None` on SQLite, in memory).
+    ///
+    /// # Errors
+    /// Fails when the configured server URL is malformed.
+    pub fn postgres_url(&self) -> Result<Option<String>, DbErr> {
+        match (&self.guard, postgres_url()) {
+            (Some(guard), Some(server)) => with_database(&server, &guard.name).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     /// The name of the PostgreSQL database this test owns (`None` on SQLite, in memory).
     pub fn database_name(&self) -> Option<&str> {
         self.guard.as_ref().map(|guard| guard.name.as_str())
