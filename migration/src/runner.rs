@@ -81,11 +81,11 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        locked(
-            &db,
-            with_foreign_keys_off(&db, Chain::down(reborrow(&db), steps)),
-        )
-        .await
+        let run = async {
+            refuse_irreversible(&db, steps).await?;
+            with_foreign_keys_off(&db, Chain::down(reborrow(&db), steps)).await
+        };
+        locked(&db, run).await
     }
 
     async fn fresh<'c, C>(db: C) -> Result<(), DbErr>
@@ -108,11 +108,11 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        locked(
-            &db,
-            with_foreign_keys_off(&db, Chain::refresh(reborrow(&db))),
-        )
-        .await
+        let run = async {
+            refuse_irreversible(&db, None).await?;
+            with_foreign_keys_off(&db, Chain::refresh(reborrow(&db))).await
+        };
+        locked(&db, run).await
     }
 
     async fn reset<'c, C>(db: C) -> Result<(), DbErr>
@@ -120,7 +120,51 @@ impl MigratorTrait for Migrator {
         C: IntoSchemaManagerConnection<'c>,
     {
         let db = db.into_database_executor();
-        locked(&db, with_foreign_keys_off(&db, Chain::reset(reborrow(&db)))).await
+        let run = async {
+            refuse_irreversible(&db, None).await?;
+            with_foreign_keys_off(&db, Chain::reset(reborrow(&db))).await
+        };
+        locked(&db, run).await
+    }
+}
+
+/// The migrations whose `down` refuses because undoing them would lose data; each says why
+/// in its doc comment (and its own `down` fails with `irreversible migration …`, which the
+/// chain test checks for exactly these).
+pub const IRREVERSIBLE: [&str; 4] = [
+    "m20251216_000001_drop_legacy_habits_relationships",
+    "m20251207_000003_standardize_user_roles",
+    "m20251219_000002_phase3a_new_models",
+    "m20261101_000001_cleanup_legacy_objects",
+];
+
+/// Refuses, before anything is rolled back, a `down` of `steps` migrations (all when `None`)
+/// that would reach an irreversible one: the newest such migration in the range is named.
+/// Without this, the migrations above it would be rolled back (each in its own committed
+/// transaction) before its `down` refused.
+async fn refuse_irreversible(db: &DatabaseExecutor<'_>, steps: Option<u32>) -> Result<(), DbErr> {
+    let applied: Vec<String> = Chain::get_applied_migrations(db)
+        .await?
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let count = steps.map_or(applied.len(), |steps| {
+        usize::try_from(steps)
+            .unwrap_or(usize::MAX)
+            .min(applied.len())
+    });
+    let range = &applied[applied.len() - count..];
+    match range
+        .iter()
+        .rev()
+        .find(|name| IRREVERSIBLE.contains(&name.as_str()))
+    {
+        Some(name) => Err(DbErr::Migration(format!(
+            "irreversible migration `{name}` is among the {count} to roll back: it cannot be \
+             undone without losing data (its doc comment says why). Nothing was rolled back; \
+             restore a backup to go back further."
+        ))),
+        None => Ok(()),
     }
 }
 

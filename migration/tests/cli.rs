@@ -43,6 +43,21 @@ fn scratch_dir(label: &str) -> std::io::Result<PathBuf> {
     Ok(dir)
 }
 
+/// How many migrations come after `name` in the chain.
+fn head_offset(name: &str) -> usize {
+    use lifeos_migration::{Migrator, MigratorTrait};
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    names.len()
+        - 1
+        - names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or(names.len() - 1)
+}
+
 /// The last migration's name, as `status` prints it.
 fn head() -> String {
     use lifeos_migration::{Migrator, MigratorTrait};
@@ -76,19 +91,30 @@ fn exercise(dir: &Path, url: Option<&str>) {
     assert_eq!(status.matches("Pending").count(), 1, "{status}");
     ok(dir, url, &["up"]);
 
-    // The chain holds irreversible migrations (the Part 2 cleanup is one), so
-    // undoing all of it is refused with a message naming the migration; each migration that
-    // was rolled back before the refusal stays rolled back, and `up` re-applies it.
-    for verb in ["refresh", "reset"] {
-        let output = run(dir, url, &[verb]).expect("run lifeos-migration");
+    // The chain holds irreversible migrations (the Part 2 cleanup is one), so undoing all of
+    // it — or any range reaching one — is refused up front with a message naming the
+    // migration, and nothing is rolled back.
+    let above_cleanup = head_offset("m20261101_000001_cleanup_legacy_objects");
+    let reaching = format!("{}", above_cleanup + 1);
+    for args in [&["refresh"][..], &["reset"], &["down", "-n", &reaching]] {
+        let output = run(dir, url, args).expect("run lifeos-migration");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{verb} went through: {stderr}");
+        assert!(!output.status.success(), "{args:?} went through: {stderr}");
         assert!(
             stderr.contains("irreversible migration `m20261101_000001_cleanup_legacy_objects`"),
-            "{verb}: {stderr}"
+            "{args:?}: {stderr}"
         );
-        ok(dir, url, &["up"]);
+        let status = ok(dir, url, &["status"]);
+        assert!(
+            !status.contains("Pending"),
+            "{args:?} rolled something back: {status}"
+        );
     }
+    // Everything above the cleanup can still be rolled back, and re-applied.
+    ok(dir, url, &["down", "-n", &above_cleanup.to_string()]);
+    let status = ok(dir, url, &["status"]);
+    assert_eq!(status.matches("Pending").count(), above_cleanup, "{status}");
+    ok(dir, url, &["up"]);
     ok(dir, url, &["fresh"]);
     let status = ok(dir, url, &["status"]);
     assert!(!status.contains("Pending"), "after fresh: {status}");

@@ -7,15 +7,9 @@
 use lifeos_testkit::drift::EntityTable;
 use sea_orm::DbBackend;
 
-/// The migrations whose `down` refuses to run because undoing them would lose data; each says
-/// why in its doc comment. The chain's step-by-step test checks that exactly these refuse,
-/// with a clear message and without touching the schema.
-pub const IRREVERSIBLE: [&str; 4] = [
-    "m20251216_000001_drop_legacy_habits_relationships",
-    "m20251207_000003_standardize_user_roles",
-    "m20251219_000002_phase3a_new_models",
-    "m20261101_000001_cleanup_legacy_objects",
-];
+/// The migrations whose `down` refuses to run because undoing them would lose data (the
+/// migration crate's list, which `Migrator` checks before rolling anything back).
+pub use lifeos_migration::IRREVERSIBLE;
 
 /// Every entity of the workspace, described for `backend`. A table at head without an entry
 /// here fails the drift check, so a forgotten entity cannot go unnoticed.

@@ -4,6 +4,7 @@
 use lifeos_migration::{Migrator, MigratorTrait};
 use lifeos_testkit::{TestDb, migration_names, schema};
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::TransactionTrait;
 
 /// `m` + 8 digits + `_` + 6 digits + `_` + a lower-case slug.
 fn well_formed(name: &str) -> bool {
@@ -141,6 +142,21 @@ async fn each_migration_down_restores_the_schema_before_its_up() {
             assert!(
                 error.to_string().contains("irreversible migration"),
                 "`{name}`: down must fail with a clear message, got: {error}"
+            );
+            // `Migrator` refuses from the list before running any `down`; the migration's own
+            // `down` must refuse too, so the list cannot name a migration that would undo
+            // itself. Run it in a transaction that is rolled back whatever it does.
+            let txn = db.conn().begin().await.expect("transaction");
+            let own = Migrator::migrations()[index]
+                .down(&SchemaManager::new(&txn))
+                .await;
+            txn.rollback().await.expect("rollback");
+            let own = own.err().unwrap_or_else(|| {
+                panic!("`{name}` is listed as irreversible but its own down ran")
+            });
+            assert!(
+                own.to_string().contains("irreversible migration"),
+                "`{name}`: its own down must fail with a clear message, got: {own}"
             );
             let after_refusal = schema::snapshot(&db).await.expect("snapshot");
             let diff = after_up.diff(&after_refusal);
