@@ -21,9 +21,10 @@
 //! - PostgreSQL: a session advisory lock (key [`ADVISORY_LOCK_KEY`]) taken on a connection of
 //!   its own, opened with the pool's options but outside the pool, so no pooled query can
 //!   release it; it ends with that connection, also when the process dies.
-//! - SQLite (a file): an exclusive OS lock on `<database file>.migrate-lock` beside it (SQLite's
-//!   own locks do not last from one migration's transaction to the next). In-memory databases
-//!   have one connection and need none.
+//! - SQLite (a file): an exclusive OS lock on `<database file>.migrate-lock` beside the file
+//!   SQLite actually opened (`pragma_database_list`; SQLite's own locks do not last from one
+//!   migration's transaction to the next). An in-memory database is this process's alone and
+//!   needs none; neither do mock or proxy connections.
 //!
 //! A migrator waits at most [`LOCK_TIMEOUT_VAR`] seconds (default 300) and then fails with a
 //! message saying so; a run handed a transaction instead of a connection takes no lock.
@@ -35,7 +36,8 @@ use std::time::{Duration, Instant};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::sqlx::{self, Connection as _};
 use sea_orm_migration::sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DbBackend,
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseExecutor, DbBackend,
+    Statement,
 };
 
 use crate::Chain;
@@ -46,7 +48,9 @@ use crate::support::foreign_keys_enforced;
 /// Use it like any sea-orm-migration migrator — `Migrator::up(&db, None)` from code, or the
 /// `lifeos-migration` binary / `sea-orm-cli migrate` from a shell. `up`, `down`, `fresh`,
 /// `refresh` and `reset` behave as sea-orm-migration documents them, with SQLite foreign-key
-/// enforcement switched off for the duration (see the module docs).
+/// enforcement switched off for the duration, under a run lock that makes concurrent
+/// migrators take turns, and with a `down`/`refresh`/`reset` that would reach an
+/// [`IRREVERSIBLE`] migration refused before anything is rolled back (see the module docs).
 pub struct Migrator;
 
 /// A migrator with no migrations, used only for sea-orm's "drop everything" in [`Migrator::fresh`].
@@ -277,10 +281,15 @@ async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
             Ok(())
         }
     };
-    match conn.get_database_backend() {
-        DbBackend::Postgres => {
+    match &conn.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
             let options = conn.get_postgres_connection_pool().connect_options();
             let mut own = sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(lock_error)?;
+            // The lock lives as long as this idle connection: the server must not end it.
+            sqlx::query("SET idle_session_timeout = 0")
+                .execute(&mut own)
                 .await
                 .map_err(lock_error)?;
             loop {
@@ -295,10 +304,19 @@ async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
                 wait().await?;
             }
         }
-        DbBackend::Sqlite => {
-            let options = conn.get_sqlite_connection_pool().connect_options();
-            let file = options.get_filename().to_string_lossy().into_owned();
-            if file.is_empty() || file == ":memory:" || file.starts_with("file:") {
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            // The file SQLite actually opened (links and URI forms resolved); empty in memory,
+            // where there is nothing another process could open.
+            let file: String = conn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                ))
+                .await?
+                .map(|row| row.try_get_by_index::<String>(0))
+                .transpose()?
+                .unwrap_or_default();
+            if file.is_empty() {
                 return Ok(RunLock::None);
             }
             let path = PathBuf::from(format!("{file}.migrate-lock"));
@@ -318,21 +336,32 @@ async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
                 }
             }
         }
+        // Mock, proxy and other connections: nothing to lock.
         _ => Ok(RunLock::None),
     }
 }
 
+/// Releases the run lock. The migrations are done by then, so a failure here is not the
+/// run's: closing the connection or file releases the lock all the same, and it is only
+/// reported (on standard error).
 async fn release(lock: RunLock) -> Result<(), DbErr> {
-    match lock {
+    let outcome = match lock {
         RunLock::Postgres(mut own) => {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(ADVISORY_LOCK_KEY)
                 .execute(&mut own)
                 .await
-                .map_err(lock_error)?;
-            own.close().await.map_err(lock_error)
+                .map(|_| ());
+            // Closing ends the session, which releases the lock even if the unlock failed.
+            unlocked.and(own.close().await).map_err(|e| e.to_string())
         }
-        RunLock::Sqlite(file) => file.unlock().map_err(lock_error),
+        RunLock::Sqlite(file) => file.unlock().map_err(|e| e.to_string()),
         RunLock::None => Ok(()),
+    };
+    if let Err(error) = outcome {
+        eprintln!(
+            "lifeos-migration: releasing the migration lock: {error} (it ends with its connection or file)"
+        );
     }
+    Ok(())
 }

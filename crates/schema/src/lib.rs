@@ -379,21 +379,31 @@ fn keys<'a, V>(a: &'a BTreeMap<String, V>, b: &'a BTreeMap<String, V>) -> BTreeS
 /// literals, so the same expression compares equal however it was spelled, while a changed
 /// literal (`'UltimateGoal'`) is still a change.
 pub(crate) fn normalize_sql(text: &str) -> String {
-    let collapsed = text
-        .replace('"', "")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut out = String::with_capacity(collapsed.len());
+    let mut out = String::with_capacity(text.len());
     let mut in_literal = false;
-    for c in collapsed.chars() {
-        if c == '\'' {
-            in_literal = !in_literal;
-        }
+    let mut pending_space = false;
+    for c in text.chars() {
         if in_literal {
             out.push(c);
-        } else {
-            out.extend(c.to_lowercase());
+            // A doubled quote closes and reopens: the toggle handles it.
+            in_literal = c != '\'';
+            continue;
+        }
+        match c {
+            '"' => {}
+            c if c.is_whitespace() => pending_space = !out.is_empty(),
+            c => {
+                if pending_space {
+                    out.push(' ');
+                    pending_space = false;
+                }
+                if c == '\'' {
+                    in_literal = true;
+                    out.push(c);
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
         }
     }
     out
@@ -576,10 +586,13 @@ mod sqlite {
 
         // Declared types and primary-key order, which sea-schema's parsed columns drop.
         let mut declared = BTreeMap::new();
+        // The default as written (sea-schema's parsed default drops quotes: `'0'` and `0`
+        // would look the same).
+        let mut defaults: BTreeMap<String, Option<String>> = BTreeMap::new();
         let mut primary_key = Vec::new();
         for row in rows(
             db,
-            "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY pk, cid",
+            "SELECT name, type, pk, dflt_value FROM pragma_table_info(?) ORDER BY pk, cid",
             vec![name.into()],
         )
         .await?
@@ -587,9 +600,11 @@ mod sqlite {
             let column: String = row.try_get_by_index(0)?;
             let data_type: String = row.try_get_by_index(1)?;
             let pk: i32 = row.try_get_by_index(2)?;
+            let default: Option<String> = row.try_get_by_index(3)?;
             if pk > 0 {
                 primary_key.push(column.clone());
             }
+            defaults.insert(column.clone(), default.map(|text| normalize_sql(&text)));
             declared.insert(column, data_type.to_lowercase());
         }
 
@@ -603,10 +618,7 @@ mod sqlite {
                 Column {
                     data_type: declared.get(&column.name).cloned().unwrap_or_default(),
                     nullable: !column.not_null,
-                    default: match &column.default_value {
-                        sea_schema::sqlite::def::DefaultType::Unspecified => None,
-                        other => Some(format!("{other:?}")),
-                    },
+                    default: defaults.get(&column.name).cloned().flatten(),
                 },
             );
         }
@@ -872,10 +884,10 @@ mod postgres {
             let column = Column {
                 data_type: data_type.to_lowercase(),
                 nullable: !not_null,
-                default: if identity.is_empty() {
-                    default
-                } else {
-                    Some("identity".to_owned())
+                default: match identity.as_str() {
+                    "" => default,
+                    "a" => Some("identity always".to_owned()),
+                    _ => Some("identity by default".to_owned()),
                 },
             };
             schema
@@ -1139,6 +1151,14 @@ mod tests {
         assert_eq!(key(&["z"], "q"), InitiallyImmediate);
         assert_eq!(key(&["z"], "r"), NotDeferrable);
         assert_eq!(key(&["nope"], "a"), NotDeferrable);
+    }
+
+    #[test]
+    fn normalizing_keeps_literals_exactly() {
+        assert_eq!(
+            normalize_sql("  CHECK (\"Kind\"   IN ('A  b', 'It''s \"x\"'))  "),
+            "check (kind in ('A  b', 'It''s \"x\"'))"
+        );
     }
 
     #[test]

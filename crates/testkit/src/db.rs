@@ -62,7 +62,9 @@ impl TestDb {
                 let name = format!("lifeos_test_{}", uuid::Uuid::new_v4().simple());
                 let admin = Database::connect(admin_url.as_str()).await?;
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    // From template0: whatever a server's template1 holds (extensions,
+                    // functions) stays out of the test's schema.
+                    .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
                     .await?;
                 // From here on the guard drops the database whatever happens.
                 let guard = DropDatabase {

@@ -140,10 +140,21 @@ fn allowed_values(
     {
         return Some(values.iter().cloned().collect());
     }
+    // The column's name as a word of the check outside string literals and `::type` casts
+    // (so `kind in ('type')` does not name a column `type`, nor `::text` a column `text`).
     let names_column = |check: &str| {
-        check
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| word == column)
+        let mut code = String::new();
+        let mut in_literal = false;
+        for c in check.chars() {
+            if c == '\'' {
+                in_literal = !in_literal;
+                code.push(' ');
+            } else if !in_literal {
+                code.push(c);
+            }
+        }
+        let mut words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
+        words.any(|word| word == column)
     };
     let literals: BTreeSet<String> = table
         .checks
