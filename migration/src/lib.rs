@@ -28,6 +28,10 @@ pub use runner::{ADVISORY_LOCK_KEY, IRREVERSIBLE, LOCK_TIMEOUT_VAR, Migrator};
 
 pub use sea_orm_migration::prelude::MigratorTrait;
 
+/// The database the operators' commands use when `DATABASE_URL` is not set: `lifeos.db` in
+/// the working directory, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lifeos.db?mode=rwc";
+
 mod m20240522_000000_core_initial;
 mod m20251106_000000_create_documents;
 mod m20251106_000001_add_extensions;

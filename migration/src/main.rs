@@ -8,13 +8,10 @@
 //! same binary.
 
 use clap::Parser;
-use lifeos_migration::Migrator;
+use lifeos_migration::{DEFAULT_DATABASE_URL, Migrator};
 use sea_orm_cli::MigrateSubcommands;
 use sea_orm_migration::cli::run_migrate;
 use sea_orm_migration::sea_orm::{ConnectOptions, Database};
-
-/// The database `up` creates when `DATABASE_URL` is not set.
-const DEFAULT_DATABASE_URL: &str = "sqlite://lifeos.db?mode=rwc";
 
 #[derive(Parser)]
 #[command(version, about = "Run the LifeOS schema migrations")]

@@ -1,0 +1,81 @@
+//! `lifeos` — the operators' command for a LifeOS database.
+//!
+//! ```text
+//! lifeos migrate status [--check]        # what is applied (and when), pending, unknown
+//! lifeos migrate up [--to NAME | -n N]   # apply pending migrations, one line each with its time
+//! lifeos migrate down [--to NAME | -n N] # roll back (NAME stays applied); refuses irreversible ranges
+//! lifeos migrate fresh | refresh | reset
+//! ```
+//!
+//! `--url` or `DATABASE_URL` selects the database (default `sqlite://lifeos.db?mode=rwc`, as
+//! the `lifeos-migration` binary). Every run that changes the schema goes through
+//! `lifeos_migration::Migrator`, so it holds the migration lock and takes turns with any other
+//! migrator. Progress is a bar on a terminal and plain lines otherwise; `-v` logs more
+//! (tracing, on standard error). Exit status: 0 when done, 1 on any failure, and 1 from
+//! `status --check` when anything is pending or a recorded migration is unknown to this
+//! binary (a CI gate).
+
+mod migrate;
+
+use clap::{Parser, Subcommand};
+use lifeos_migration::DEFAULT_DATABASE_URL;
+use sea_orm::{ConnectOptions, Database};
+
+#[derive(Parser)]
+#[command(version, about = "Operate a LifeOS database")]
+struct Cli {
+    /// Database URL (SQLite or PostgreSQL).
+    #[arg(short = 'u', long = "url", global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    url: String,
+
+    /// Seconds to wait for the database to accept a connection.
+    #[arg(long, global = true, default_value_t = 10)]
+    connect_timeout: u64,
+
+    /// Log more (debug messages on standard error).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply, roll back and inspect the schema migrations.
+    #[command(subcommand)]
+    Migrate(migrate::Migrate),
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(if cli.verbose {
+            tracing::Level::DEBUG
+        } else {
+            tracing::Level::WARN
+        })
+        .init();
+    let outcome = async {
+        let mut options = ConnectOptions::new(cli.url.as_str());
+        let patience = std::time::Duration::from_secs(cli.connect_timeout);
+        options
+            .sqlx_logging(cli.verbose)
+            .connect_timeout(patience)
+            .acquire_timeout(patience);
+        let db = Database::connect(options)
+            .await
+            .map_err(|error| format!("cannot connect to the database: {error}"))?;
+        tracing::debug!("connected");
+        match cli.command {
+            Command::Migrate(command) => migrate::run(&db, command).await,
+        }
+    }
+    .await;
+    if let Err(error) = outcome {
+        eprintln!("lifeos: {error}");
+        std::process::exit(1);
+    }
+}
