@@ -5,6 +5,8 @@
 //! lifeos migrate up [--to NAME | -n N]   # apply pending migrations, one line each with its time
 //! lifeos migrate down [--to NAME | -n N] # roll back (NAME stays applied); refuses irreversible ranges
 //! lifeos migrate fresh | refresh | reset
+//! lifeos migrate up --backup FILE        # a consistent backup first
+//! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
 //! ```
 //!
 //! `--url` or `DATABASE_URL` selects the database (default `sqlite://lifeos.db?mode=rwc`, as
@@ -15,6 +17,7 @@
 //! `status --check` when anything is pending or a recorded migration is unknown to this
 //! binary (a CI gate).
 
+mod backup;
 mod migrate;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +48,12 @@ enum Command {
     /// Apply, roll back and inspect the schema migrations.
     #[command(subcommand)]
     Migrate(migrate::Migrate),
+    /// Restore a backup written by `migrate up --backup` (SQLite: replaces the database file —
+    /// close every other connection first; PostgreSQL: into an empty database only).
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -70,7 +79,8 @@ async fn main() {
             .map_err(|error| format!("cannot connect to the database: {error}"))?;
         tracing::debug!("connected");
         match cli.command {
-            Command::Migrate(command) => migrate::run(&db, command).await,
+            Command::Migrate(command) => migrate::run(&db, &cli.url, command).await,
+            Command::Restore { file } => backup::restore(db, &cli.url, &file).await,
         }
     }
     .await;

@@ -26,7 +26,14 @@ pub enum Migrate {
         check: bool,
     },
     /// Apply pending migrations (all, the next N, or up to and including NAME).
-    Up(Target),
+    Up {
+        /// Which migrations.
+        #[command(flatten)]
+        target: Target,
+        /// First write a consistent backup to this file (which must not exist).
+        #[arg(long, value_name = "FILE")]
+        backup: Option<std::path::PathBuf>,
+    },
     /// Roll back applied migrations (the last one, the last N, or down to NAME, which stays
     /// applied). A range reaching an irreversible migration is refused before anything is
     /// rolled back.
@@ -52,15 +59,20 @@ pub struct Target {
     to: Option<String>,
 }
 
-/// Runs `command` on `db`.
-pub async fn run(db: &DatabaseConnection, command: Migrate) -> Outcome {
+/// Runs `command` on `db`, reached at `url`.
+pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcome {
     let chain: Vec<String> = Migrator::migrations()
         .iter()
         .map(|migration| migration.name().to_owned())
         .collect();
     match command {
         Migrate::Status { check } => status(db, &chain, check).await,
-        Migrate::Up(target) => up(db, &chain, target).await,
+        Migrate::Up { target, backup } => {
+            if let Some(file) = backup {
+                crate::backup::backup(db, url, &file).await?;
+            }
+            up(db, &chain, target).await
+        }
         Migrate::Down(target) => down(db, &chain, target).await,
         Migrate::Fresh => whole(Migrator::fresh(db).await, "fresh: the chain is applied"),
         Migrate::Refresh => whole(Migrator::refresh(db).await, "refreshed"),

@@ -212,3 +212,60 @@ fn a_bad_or_unreachable_database_is_a_clear_failure() -> TestResult {
     }
     Ok(())
 }
+
+async fn count_users(url: &str) -> Result<i64, Box<dyn std::error::Error>> {
+    let db = Database::connect(url).await?;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) FROM \"user\" WHERE email = 'ada@example.org'",
+        ))
+        .await?
+        .ok_or("no row")?;
+    let count = row.try_get_by_index::<i64>(0)?;
+    db.close().await?;
+    Ok(count)
+}
+
+async fn backup_and_restore(source: &str, target: &str, file: &std::path::Path) -> TestResult {
+    ok(source, &["migrate", "up"])?;
+    let db = Database::connect(source).await?;
+    db.execute_unprepared(
+        "INSERT INTO \"user\" (email, password_hash, is_active, created_at, updated_at) \
+         VALUES ('ada@example.org', 'h', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    )
+    .await?;
+    db.close().await?;
+    let file_arg = file.to_string_lossy().into_owned();
+
+    let message = ok(source, &["migrate", "up", "--backup", &file_arg])?;
+    assert!(message.contains("backup written to"), "{message}");
+    assert!(message.contains("nothing to apply"), "{message}");
+    let message = refused(source, &["migrate", "up", "--backup", &file_arg])?;
+    assert!(message.contains("never overwrites"), "{message}");
+
+    let message = ok(target, &["restore", &file_arg])?;
+    assert!(message.contains("restored"), "{message}");
+    ok(target, &["migrate", "status", "--check"])?;
+    assert_eq!(count_users(target).await?, 1);
+
+    let message = refused(target, &["restore", "/nonexistent/backup"])?;
+    assert!(message.contains("is not a file"), "{message}");
+    if target.starts_with("postgres") {
+        let message = refused(target, &["restore", &file_arg])?;
+        assert!(message.contains("not empty"), "{message}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_backup_taken_before_migrating_restores_elsewhere() -> TestResult {
+    let (source, target) = (Scratch::new("src").await?, Scratch::new("dst").await?);
+    let file =
+        std::env::temp_dir().join(format!("lifeos_backup_{}", uuid::Uuid::new_v4().simple()));
+    let outcome = backup_and_restore(&source.url, &target.url, &file).await;
+    let _ = std::fs::remove_file(&file);
+    source.drop().await?;
+    target.drop().await?;
+    outcome
+}
