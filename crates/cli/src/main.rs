@@ -6,6 +6,7 @@
 //! lifeos migrate down [--to NAME | -n N] # roll back (NAME stays applied); refuses irreversible ranges
 //! lifeos migrate fresh | refresh | reset
 //! lifeos migrate up --backup FILE        # a consistent backup first
+//! lifeos migrate stamp NAME [--force]    # record a revision, after checking the schema is its
 //! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
 //! ```
 //!
@@ -19,6 +20,7 @@
 
 mod backup;
 mod migrate;
+mod stamp;
 
 use clap::{Parser, Subcommand};
 use lifeos_migration::DEFAULT_DATABASE_URL;

@@ -38,6 +38,15 @@ pub enum Migrate {
     /// applied). A range reaching an irreversible migration is refused before anything is
     /// rolled back.
     Down(Target),
+    /// Record the database as being at revision NAME, after checking that its schema is
+    /// exactly what the chain builds there (in a scratch database).
+    Stamp {
+        /// The revision.
+        name: String,
+        /// Record without checking the schema.
+        #[arg(long)]
+        force: bool,
+    },
     /// Drop every table and apply the whole chain.
     Fresh,
     /// Roll back everything, then apply everything (refused: the chain has irreversible
@@ -74,6 +83,10 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
             up(db, &chain, target).await
         }
         Migrate::Down(target) => down(db, &chain, target).await,
+        Migrate::Stamp { name, force } => {
+            let at = position(&chain, &name)?;
+            crate::stamp::stamp(db, url, &chain, at, force).await
+        }
         Migrate::Fresh => whole(Migrator::fresh(db).await, "fresh: the chain is applied"),
         Migrate::Refresh => whole(Migrator::refresh(db).await, "refreshed"),
         Migrate::Reset => whole(

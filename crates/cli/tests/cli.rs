@@ -269,3 +269,67 @@ async fn a_backup_taken_before_migrating_restores_elsewhere() -> TestResult {
     target.drop().await?;
     outcome
 }
+
+async fn stamping(url: &str) -> TestResult {
+    let names = names();
+    let cleanup = "m20261101_000001_cleanup_legacy_objects";
+    let at = names
+        .iter()
+        .position(|n| n == cleanup)
+        .ok_or("no cleanup")?;
+    // A database at the cleanup revision whose bookkeeping was lost (or that was built by
+    // hand): the schema is there, the record is not.
+    ok(url, &["migrate", "up", "--to", cleanup])?;
+    let db = Database::connect(url).await?;
+    db.execute_unprepared("DELETE FROM seaql_migrations")
+        .await?;
+    db.close().await?;
+
+    // Stamping another revision is refused, with the differences, and records nothing.
+    let message = refused(url, &["migrate", "stamp", &names[at - 1]])?;
+    assert!(
+        message.contains("is not what the chain builds"),
+        "{message}"
+    );
+    assert!(message.contains("nothing was recorded"), "{message}");
+    let status = ok(url, &["migrate", "status"])?;
+    assert!(
+        status.contains(&format!("0 applied, {} pending", names.len())),
+        "{status}"
+    );
+    let message = refused(url, &["migrate", "stamp", "m20990101_000000_nope"])?;
+    assert!(message.contains("no migration named"), "{message}");
+
+    // The right revision is recorded, and `up` goes on from there.
+    let message = ok(url, &["migrate", "stamp", cleanup])?;
+    assert!(message.contains("stamped"), "{message}");
+    let status = ok(url, &["migrate", "status"])?;
+    assert!(
+        status.contains(&format!(
+            "{} applied, {} pending",
+            at + 1,
+            names.len() - at - 1
+        )),
+        "{status}"
+    );
+    ok(url, &["migrate", "up"])?;
+    ok(url, &["migrate", "status", "--check"])?;
+
+    // --force records without looking, and says so.
+    let message = ok(url, &["migrate", "stamp", &names[0], "--force"])?;
+    assert!(message.contains("WITHOUT checking"), "{message}");
+    let status = ok(url, &["migrate", "status"])?;
+    assert!(
+        status.contains(&format!("1 applied, {} pending", names.len() - 1)),
+        "{status}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn stamp_records_a_revision_only_when_the_schema_is_its() -> TestResult {
+    let scratch = Scratch::new("stamp").await?;
+    let outcome = stamping(&scratch.url).await;
+    scratch.drop().await?;
+    outcome
+}

@@ -1,0 +1,163 @@
+//! `lifeos migrate stamp NAME`: record that the database is at revision NAME, after checking
+//! that its schema is exactly what the chain builds there — built in a scratch database
+//! (SQLite in memory; on PostgreSQL a scratch database on the same server, which needs the
+//! CREATEDB privilege) and compared with `lifeos-schema`. `--force` skips the check, loudly.
+
+#![allow(clippy::print_stdout)] // standard output is this command's interface
+
+use lifeos_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+
+use crate::migrate::Outcome;
+
+/// Stamps `db` (reached at `url`) at `name`, the migration at `position` of `chain`.
+pub async fn stamp(
+    db: &DatabaseConnection,
+    url: &str,
+    chain: &[String],
+    position: usize,
+    force: bool,
+) -> Outcome {
+    let name = &chain[position];
+    if force {
+        println!("warning: stamping {name} WITHOUT checking the schema (--force)");
+    } else {
+        let expected = expected_schema(db, url, position).await?;
+        let live = lifeos_schema::snapshot(db)
+            .await
+            .map_err(|error| format!("reading the schema: {error}"))?;
+        let differences = expected.diff(&live);
+        if !differences.is_empty() {
+            return Err(format!(
+                "the schema is not what the chain builds at {name} ({} differences; `-` \
+                 expected, `+` found), so nothing was recorded:\n  {}",
+                differences.len(),
+                differences.join("\n  ")
+            ));
+        }
+    }
+    record(db, chain, position).await?;
+    println!("stamped: {name} and the {position} migrations before it are recorded as applied");
+    Ok(())
+}
+
+/// The schema the chain builds up to and including the migration at `position`.
+async fn expected_schema(
+    db: &DatabaseConnection,
+    url: &str,
+    position: usize,
+) -> Result<lifeos_schema::Schema, String> {
+    let steps = u32::try_from(position + 1).map_err(|_| "too many migrations".to_owned())?;
+    let build = |scratch: DatabaseConnection| async move {
+        Migrator::up(&scratch, Some(steps))
+            .await
+            .map_err(|error| format!("building the expected schema: {error}"))?;
+        let schema = lifeos_schema::snapshot(&scratch)
+            .await
+            .map_err(|error| format!("reading the expected schema: {error}"));
+        let _ = scratch.close().await;
+        schema
+    };
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let name = format!(
+                "lifeos_stamp_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            db.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+                .await
+                .map_err(|error| {
+                    format!(
+                        "cannot create a scratch database to build the expected schema in \
+                         ({error}); the role needs CREATEDB — or stamp with --force"
+                    )
+                })?;
+            let outcome = match with_database(url, &name) {
+                Ok(scratch_url) => match Database::connect(scratch_url.as_str()).await {
+                    Ok(scratch) => build(scratch).await,
+                    Err(error) => Err(format!("connecting to the scratch database: {error}")),
+                },
+                Err(error) => Err(error),
+            };
+            let dropped = db
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            let schema = outcome?;
+            dropped.map_err(|error| format!("dropping the scratch database {name}: {error}"))?;
+            Ok(schema)
+        }
+        _ => {
+            let scratch = Database::connect("sqlite::memory:")
+                .await
+                .map_err(|error| format!("opening a scratch database: {error}"))?;
+            build(scratch).await
+        }
+    }
+}
+
+/// `url` with its database (path) replaced by `name`.
+fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let start = base
+        .find("://")
+        .map(|index| index + 3)
+        .ok_or_else(|| "the database URL has no scheme".to_owned())?;
+    let server = match base[start..].find('/') {
+        Some(slash) => &base[..start + slash],
+        None => base,
+    };
+    Ok(match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    })
+}
+
+/// Records the migrations up to `position` as applied (keeping the times of those already
+/// recorded) and forgets those after it, in one transaction.
+async fn record(db: &DatabaseConnection, chain: &[String], position: usize) -> Outcome {
+    Migrator::install(db)
+        .await
+        .map_err(|error| format!("creating the migration table: {error}"))?;
+    let backend = db.get_database_backend();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        });
+    let txn = sea_orm::TransactionTrait::begin(db)
+        .await
+        .map_err(|error| error.to_string())?;
+    for (index, name) in chain.iter().enumerate() {
+        let sql = if index <= position {
+            Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => {
+                        "INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2) \
+                         ON CONFLICT (version) DO NOTHING"
+                    }
+                    _ => {
+                        "INSERT OR IGNORE INTO seaql_migrations (version, applied_at) VALUES (?, ?)"
+                    }
+                },
+                [name.clone().into(), now.into()],
+            )
+        } else {
+            Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DbBackend::Postgres => "DELETE FROM seaql_migrations WHERE version = $1",
+                    _ => "DELETE FROM seaql_migrations WHERE version = ?",
+                },
+                [name.clone().into()],
+            )
+        };
+        txn.execute_raw(sql)
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    txn.commit().await.map_err(|error| error.to_string())
+}
