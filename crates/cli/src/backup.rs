@@ -1,10 +1,13 @@
 //! Consistent backups and their restore.
 //!
-//! - SQLite: `VACUUM INTO` writes a consistent copy while the database stays usable; restoring
-//!   replaces the database file, so every other connection to it must be closed first.
+//! - SQLite: `VACUUM INTO` writes a consistent copy while the database stays usable.
 //! - PostgreSQL: `pg_dump --format=custom`, when installed and not older than the server (an
 //!   older `pg_dump` may not read a newer server; the command refuses rather than produce a
-//!   doubtful dump); restored with `pg_restore` into an empty database only.
+//!   doubtful dump); restored with `pg_restore` into an empty database only, in one
+//!   transaction.
+//!
+//! A restore never overwrites data: on SQLite too the target must be empty (a new file), and the
+//! copy is written beside it and renamed into place.
 
 #![allow(clippy::print_stdout)] // standard output is this command's interface
 
@@ -39,9 +42,26 @@ pub async fn backup(db: &DatabaseConnection, url: &str, file: &Path) -> Outcome 
                      pg_dump {server} or newer; no backup was written"
                 ));
             }
-            run(libpq(&mut Command::new("pg_dump"), url)
+            // Reserve the name, dump beside it, rename when complete: a failed dump leaves
+            // no file that looks like a backup.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(file)
+                .map_err(|error| format!("{}: {error}", file.display()))?;
+            let partial = file.with_extension("partial");
+            let dumped = run(libpq(&mut Command::new("pg_dump"), url)
                 .args(["--format=custom", "--no-owner", "--file"])
-                .arg(file))?;
+                .arg(&partial))
+            .and_then(|()| {
+                std::fs::rename(&partial, file)
+                    .map_err(|error| format!("{}: {error}", file.display()))
+            });
+            if dumped.is_err() {
+                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(file);
+            }
+            dumped?;
         }
         other => return Err(format!("no backup for {other:?}")),
     }
@@ -53,51 +73,66 @@ pub async fn backup(db: &DatabaseConnection, url: &str, file: &Path) -> Outcome 
     Ok(())
 }
 
-/// Restores `file` (from [`backup`]) into `db` (reached at `url`).
+/// Restores `file` (from [`backup`]) into `db` (reached at `url`), which must be empty: a
+/// restore never overwrites data.
 pub async fn restore(db: DatabaseConnection, url: &str, file: &Path) -> Outcome {
     if !file.is_file() {
         return Err(format!("{} is not a file", file.display()));
     }
     match db.get_database_backend() {
         DbBackend::Sqlite => {
-            let header =
-                std::fs::read(file).map_err(|error| format!("{}: {error}", file.display()))?;
-            if !header.starts_with(b"SQLite format 3\0") {
+            let mut header = [0u8; 16];
+            std::fs::File::open(file)
+                .and_then(|mut backup| std::io::Read::read_exact(&mut backup, &mut header))
+                .map_err(|error| format!("{}: {error}", file.display()))?;
+            if &header != b"SQLite format 3\0" {
                 return Err(format!("{} is not a SQLite backup", file.display()));
             }
             let target = main_file(&db).await?;
             if target.is_empty() {
                 return Err("the database is in memory: there is no file to restore into".into());
             }
+            refuse_non_empty(&db, "SELECT count(*) FROM sqlite_master").await?;
             db.close()
                 .await
                 .map_err(|error| format!("closing the database: {error}"))?;
-            for suffix in ["-wal", "-shm"] {
+            // Copy beside the target, then rename over it: the target is never half-written.
+            let partial = format!("{target}.restoring");
+            std::fs::copy(file, &partial)
+                .and_then(|_| std::fs::File::open(&partial)?.sync_all())
+                .map_err(|error| format!("{partial}: {error}"))?;
+            for suffix in ["-wal", "-shm", "-journal"] {
                 let _ = std::fs::remove_file(format!("{target}{suffix}"));
             }
-            std::fs::copy(file, &target).map_err(|error| format!("{target}: {error}"))?;
+            std::fs::rename(&partial, &target).map_err(|error| format!("{target}: {error}"))?;
             println!("restored {} into {target}", file.display());
         }
         DbBackend::Postgres => {
-            let tables: i64 = scalar(
+            refuse_non_empty(
                 &db,
-                "SELECT count(*) FROM information_schema.tables \
-                 WHERE table_schema = current_schema()",
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'",
             )
             .await?;
-            if tables > 0 {
-                return Err(format!(
-                    "the database is not empty ({tables} tables): restore into a new, empty \
-                     database; nothing was changed"
-                ));
-            }
             tool_version("pg_restore")?;
             run(libpq(&mut Command::new("pg_restore"), url)
-                .args(["--no-owner", "--exit-on-error"])
+                .args(["--no-owner", "--exit-on-error", "--single-transaction"])
                 .arg(file))?;
             println!("restored {}", file.display());
         }
         other => return Err(format!("no restore for {other:?}")),
+    }
+    Ok(())
+}
+
+async fn refuse_non_empty(db: &DatabaseConnection, count_objects: &str) -> Outcome {
+    let objects = scalar(db, count_objects).await?;
+    if objects > 0 {
+        return Err(format!(
+            "the database is not empty ({objects} objects): restore into a new, empty \
+             database; nothing was changed"
+        ));
     }
     Ok(())
 }
@@ -114,19 +149,47 @@ fn libpq<'a>(command: &'a mut Command, url: &str) -> &'a mut Command {
 }
 
 /// `postgres://user:secret@host/db` → (`postgres://user@host/db`, `Some("secret")`), the
-/// password percent-decoded.
-fn split_password(url: &str) -> (String, Option<String>) {
+/// password percent-decoded. The user information is what precedes the last `@` of the
+/// authority (a raw `@` in a password stays in the password).
+pub fn split_password(url: &str) -> (String, Option<String>) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_owned(), None);
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
         return (url.to_owned(), None);
     };
     let Some((user, password)) = userinfo.split_once(':') else {
         return (url.to_owned(), None);
     };
-    let mut decoded = Vec::with_capacity(password.len());
-    let bytes = password.as_bytes();
+    (
+        format!("{scheme}://{user}@{host}{path}"),
+        Some(percent_decode(password)),
+    )
+}
+
+/// `text` with every occurrence of `url`'s password (raw and decoded) replaced by `***`.
+pub fn redact(text: &str, url: &str) -> String {
+    let mut out = text.to_owned();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+        if let Some((userinfo, _)) = authority.rsplit_once('@')
+            && let Some((_, raw)) = userinfo.split_once(':')
+        {
+            for secret in [raw.to_owned(), percent_decode(raw)] {
+                if !secret.is_empty() {
+                    out = out.replace(&secret, "***");
+                }
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let hex = bytes
@@ -144,10 +207,7 @@ fn split_password(url: &str) -> (String, Option<String>) {
             }
         }
     }
-    (
-        format!("{scheme}://{user}@{host}"),
-        Some(String::from_utf8_lossy(&decoded).into_owned()),
-    )
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// The file SQLite opened for `main` (empty in memory).
@@ -186,7 +246,7 @@ fn tool_version(tool: &str) -> Result<i64, String> {
         .map_err(|error| format!("{tool} is needed and could not be run ({error}); install the PostgreSQL client tools"))?;
     let text = String::from_utf8_lossy(&output.stdout);
     text.split_whitespace()
-        .last()
+        .find(|token| token.starts_with(|c: char| c.is_ascii_digit()))
         .and_then(|version| version.split('.').next())
         .and_then(|major| major.parse().ok())
         .ok_or_else(|| format!("cannot read the version of {tool}: {text}"))
@@ -209,7 +269,7 @@ fn run(command: &mut Command) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::split_password;
+    use super::{redact, split_password};
 
     #[test]
     fn passwords_leave_the_url() {
@@ -223,6 +283,17 @@ mod tests {
         assert_eq!(
             split_password("postgres://ada@db/lifeos"),
             ("postgres://ada@db/lifeos".to_owned(), None)
+        );
+        assert_eq!(
+            split_password("postgres://ada:p@ss@db/x@y"),
+            ("postgres://ada@db/x@y".to_owned(), Some("p@ss".to_owned()))
+        );
+        assert_eq!(
+            redact(
+                "failed for postgres://ada:s%40cret@db and s@cret",
+                "postgres://ada:s%40cret@db"
+            ),
+            "failed for postgres://ada:***@db and ***"
         );
     }
 }

@@ -14,9 +14,10 @@
 //! the `lifeos-migration` binary). Every run that changes the schema goes through
 //! `lifeos_migration::Migrator`, so it holds the migration lock and takes turns with any other
 //! migrator. Progress is a bar on a terminal and plain lines otherwise; `-v` logs more
-//! (tracing, on standard error). Exit status: 0 when done, 1 on any failure, and 1 from
-//! `status --check` when anything is pending or a recorded migration is unknown to this
-//! binary (a CI gate).
+//! (tracing, on standard error). Exit status: 0 when done, 1 on any failure (2 for a usage
+//! error, as clap reports it), and 1 from `status --check` when anything is pending or a
+//! recorded migration is unknown to this binary (a CI gate). No output shows the URL's
+//! password.
 
 mod backup;
 mod migrate;
@@ -30,7 +31,7 @@ use sea_orm::{ConnectOptions, Database};
 #[command(version, about = "Operate a LifeOS database")]
 struct Cli {
     /// Database URL (SQLite or PostgreSQL).
-    #[arg(short = 'u', long = "url", global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(short = 'u', long = "url", global = true, env = "DATABASE_URL", hide_env_values = true, default_value = DEFAULT_DATABASE_URL)]
     url: String,
 
     /// Seconds to wait for the database to accept a connection.
@@ -50,8 +51,7 @@ enum Command {
     /// Apply, roll back and inspect the schema migrations.
     #[command(subcommand)]
     Migrate(migrate::Migrate),
-    /// Restore a backup written by `migrate up --backup` (SQLite: replaces the database file —
-    /// close every other connection first; PostgreSQL: into an empty database only).
+    /// Restore a backup written by `migrate up --backup` into an empty database.
     Restore {
         /// The backup file.
         file: std::path::PathBuf,
@@ -87,7 +87,8 @@ async fn main() {
     }
     .await;
     if let Err(error) = outcome {
-        eprintln!("lifeos: {error}");
+        // Errors may quote the URL (a malformed one, say): never its password.
+        eprintln!("lifeos: {}", backup::redact(&error, &cli.url));
         std::process::exit(1);
     }
 }

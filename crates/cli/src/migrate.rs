@@ -47,8 +47,12 @@ pub enum Migrate {
         #[arg(long)]
         force: bool,
     },
-    /// Drop every table and apply the whole chain.
-    Fresh,
+    /// Drop every table — every row is lost — and apply the whole chain.
+    Fresh {
+        /// Confirm that every table of the database may be dropped.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Roll back everything, then apply everything (refused: the chain has irreversible
     /// migrations).
     Refresh,
@@ -60,8 +64,8 @@ pub enum Migrate {
 #[derive(Args)]
 #[group(multiple = false)]
 pub struct Target {
-    /// This many migrations.
-    #[arg(short = 'n', long = "num")]
+    /// This many migrations (at least 1).
+    #[arg(short = 'n', long = "num", value_parser = clap::value_parser!(u32).range(1..))]
     count: Option<u32>,
     /// Up to this migration (`up`: applied last; `down`: stays applied).
     #[arg(long = "to", value_name = "NAME")]
@@ -85,9 +89,28 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
         Migrate::Down(target) => down(db, &chain, target).await,
         Migrate::Stamp { name, force } => {
             let at = position(&chain, &name)?;
+            let recorded = read_records(db).await?;
+            refuse_unknown(&chain, &recorded)?;
+            let later: Vec<&str> = chain[at + 1..]
+                .iter()
+                .filter(|later| recorded.contains_key(*later))
+                .map(String::as_str)
+                .collect();
+            if !later.is_empty() {
+                return Err(format!(
+                    "migrations after {name} are recorded as applied ({}): stamp only records, \
+                     it never forgets; roll back with `lifeos migrate down --to {name}`",
+                    later.join(", ")
+                ));
+            }
             crate::stamp::stamp(db, url, &chain, at, force).await
         }
-        Migrate::Fresh => whole(Migrator::fresh(db).await, "fresh: the chain is applied"),
+        Migrate::Fresh { yes: false } => Err(
+            "fresh drops every table and every row of the database: add --yes to confirm".into(),
+        ),
+        Migrate::Fresh { yes: true } => {
+            whole(Migrator::fresh(db).await, "fresh: the chain is applied")
+        }
         Migrate::Refresh => whole(Migrator::refresh(db).await, "refreshed"),
         Migrate::Reset => whole(
             Migrator::reset(db).await,
@@ -104,7 +127,7 @@ fn whole(result: Result<(), sea_orm::DbErr>, done: &str) -> Outcome {
 
 /// The recorded migrations and when each was applied (seconds since the epoch), empty when
 /// the database has never been migrated.
-async fn recorded(db: &DatabaseConnection) -> Result<BTreeMap<String, i64>, String> {
+async fn read_records(db: &DatabaseConnection) -> Result<BTreeMap<String, i64>, String> {
     let backend = db.get_database_backend();
     let exists = db
         .query_all_raw(Statement::from_string(
@@ -145,7 +168,7 @@ fn when(seconds: i64) -> String {
 }
 
 async fn status(db: &DatabaseConnection, chain: &[String], check: bool) -> Outcome {
-    let recorded = recorded(db).await?;
+    let recorded = read_records(db).await?;
     let mut pending = 0;
     for name in chain {
         match recorded.get(name) {
@@ -178,6 +201,24 @@ async fn status(db: &DatabaseConnection, chain: &[String], check: bool) -> Outco
         ));
     }
     Ok(())
+}
+
+/// Refuses to change a database that records migrations this binary does not know (it is
+/// ahead of this build, or belongs to something else).
+fn refuse_unknown(chain: &[String], recorded: &BTreeMap<String, i64>) -> Outcome {
+    let unknown: Vec<&str> = recorded
+        .keys()
+        .filter(|name| !chain.contains(name))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the database records migrations this binary does not know ({}): it is ahead of this \
+         build; use the build that has them. Nothing was changed.",
+        unknown.join(", ")
+    ))
 }
 
 /// The position of `name` in the chain, or a message listing what a name looks like.
@@ -226,7 +267,8 @@ impl Progress {
 }
 
 async fn up(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcome {
-    let recorded = recorded(db).await?;
+    let recorded = read_records(db).await?;
+    refuse_unknown(chain, &recorded)?;
     let pending: Vec<&String> = chain
         .iter()
         .filter(|name| !recorded.contains_key(*name))
@@ -254,7 +296,21 @@ async fn up(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcom
     }
     let progress = Progress::new(steps);
     let started = Instant::now();
+    // Each step takes the migration lock on its own, so another migrator may apply some of
+    // these meanwhile: the plan is re-read before every step, and only a migration still
+    // pending is applied (never one past the target).
     for name in pending.iter().take(steps) {
+        let now = read_records(db).await?;
+        if now.contains_key(*name) {
+            continue;
+        }
+        let next = chain.iter().find(|known| !now.contains_key(*known));
+        if next != Some(*name) {
+            return Err(format!(
+                "the database changed while migrating (next pending is {next:?}, expected \
+                 {name}); run `lifeos migrate status` and try again"
+            ));
+        }
         let began = Instant::now();
         Migrator::up(db, Some(1))
             .await
@@ -267,7 +323,8 @@ async fn up(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcom
 }
 
 async fn down(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcome {
-    let recorded = recorded(db).await?;
+    let recorded = read_records(db).await?;
+    refuse_unknown(chain, &recorded)?;
     let applied: Vec<&String> = chain
         .iter()
         .filter(|name| recorded.contains_key(*name))
@@ -310,6 +367,16 @@ async fn down(db: &DatabaseConnection, chain: &[String], target: Target) -> Outc
     }
     let progress = Progress::new(steps);
     for name in range.iter().rev() {
+        // Another migrator may have changed the database between steps: roll back only the
+        // migration this plan expects to be the newest.
+        let now = read_records(db).await?;
+        let newest = chain.iter().rev().find(|known| now.contains_key(*known));
+        if newest != Some(*name) {
+            return Err(format!(
+                "the database changed while rolling back (newest applied is {newest:?}, \
+                 expected {name}); run `lifeos migrate status` and try again"
+            ));
+        }
         let began = Instant::now();
         Migrator::down(db, Some(1))
             .await

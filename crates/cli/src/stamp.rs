@@ -2,6 +2,12 @@
 //! that its schema is exactly what the chain builds there — built in a scratch database
 //! (SQLite in memory; on PostgreSQL a scratch database on the same server, which needs the
 //! CREATEDB privilege) and compared with `lifeos-schema`. `--force` skips the check, loudly.
+//!
+//! Stamp only adds records: it refuses a database that records migrations after NAME (roll
+//! back instead) or unknown ones. It takes no migration lock: do not stamp while a migrator
+//! runs. A migration that changes only data (e.g. `m20251207_000003_standardize_user_roles`)
+//! leaves the schema as it was, so the check cannot tell the revisions on either side of it
+//! apart: stamp the right one.
 
 #![allow(clippy::print_stdout)] // standard output is this command's interface
 
@@ -116,7 +122,7 @@ fn with_database(url: &str, name: &str) -> Result<String, String> {
 }
 
 /// Records the migrations up to `position` as applied (keeping the times of those already
-/// recorded) and forgets those after it, in one transaction.
+/// recorded), in one transaction. (The caller has refused a database recording any after it.)
 async fn record(db: &DatabaseConnection, chain: &[String], position: usize) -> Outcome {
     Migrator::install(db)
         .await
@@ -130,31 +136,18 @@ async fn record(db: &DatabaseConnection, chain: &[String], position: usize) -> O
     let txn = sea_orm::TransactionTrait::begin(db)
         .await
         .map_err(|error| error.to_string())?;
-    for (index, name) in chain.iter().enumerate() {
-        let sql = if index <= position {
-            Statement::from_sql_and_values(
-                backend,
-                match backend {
-                    DbBackend::Postgres => {
-                        "INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2) \
-                         ON CONFLICT (version) DO NOTHING"
-                    }
-                    _ => {
-                        "INSERT OR IGNORE INTO seaql_migrations (version, applied_at) VALUES (?, ?)"
-                    }
-                },
-                [name.clone().into(), now.into()],
-            )
-        } else {
-            Statement::from_sql_and_values(
-                backend,
-                match backend {
-                    DbBackend::Postgres => "DELETE FROM seaql_migrations WHERE version = $1",
-                    _ => "DELETE FROM seaql_migrations WHERE version = ?",
-                },
-                [name.clone().into()],
-            )
-        };
+    for name in &chain[..=position] {
+        let sql = Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => {
+                    "INSERT INTO seaql_migrations (version, applied_at) VALUES ($1, $2) \
+                     ON CONFLICT (version) DO NOTHING"
+                }
+                _ => "INSERT OR IGNORE INTO seaql_migrations (version, applied_at) VALUES (?, ?)",
+            },
+            [name.clone().into(), now.into()],
+        );
         txn.execute_raw(sql)
             .await
             .map_err(|error| error.to_string())?;

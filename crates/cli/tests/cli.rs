@@ -195,6 +195,31 @@ async fn migrate_subcommands_take_named_targets_and_refuse_clearly() -> TestResu
 }
 
 #[test]
+fn no_output_shows_the_password() -> TestResult {
+    for args in [&["migrate", "status"][..], &["--help"]] {
+        let output = lifeos("postgress://ada:hunter2@127.0.0.1:1/lifeos", args)?;
+        let text = text(&output);
+        assert!(!text.contains("hunter2"), "{args:?}: {text}");
+    }
+    Ok(())
+}
+
+#[test]
+fn fresh_wants_a_confirmation_and_counts_start_at_one() -> TestResult {
+    let file = std::env::temp_dir().join(format!(
+        "lifeos_cli_fresh_{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let message = refused(&url, &["migrate", "fresh"])?;
+    let zero = refused(&url, &["migrate", "up", "-n", "0"])?;
+    let _ = std::fs::remove_file(&file);
+    assert!(message.contains("--yes"), "{message}");
+    assert!(zero.contains("-n"), "{zero}");
+    Ok(())
+}
+
+#[test]
 fn a_bad_or_unreachable_database_is_a_clear_failure() -> TestResult {
     for (url, expected) in [
         ("nosuchdb://localhost/x", "cannot connect to the database"),
@@ -251,10 +276,10 @@ async fn backup_and_restore(source: &str, target: &str, file: &std::path::Path) 
 
     let message = refused(target, &["restore", "/nonexistent/backup"])?;
     assert!(message.contains("is not a file"), "{message}");
-    if target.starts_with("postgres") {
-        let message = refused(target, &["restore", &file_arg])?;
-        assert!(message.contains("not empty"), "{message}");
-    }
+    // A restore never overwrites data.
+    let message = refused(target, &["restore", &file_arg])?;
+    assert!(message.contains("not empty"), "{message}");
+    assert_eq!(count_users(target).await?, 1);
     Ok(())
 }
 
@@ -315,7 +340,16 @@ async fn stamping(url: &str) -> TestResult {
     ok(url, &["migrate", "up"])?;
     ok(url, &["migrate", "status", "--check"])?;
 
+    // Stamp never forgets records: an earlier revision is refused, even with --force.
+    let message = refused(url, &["migrate", "stamp", &names[0], "--force"])?;
+    assert!(message.contains("never forgets"), "{message}");
+    ok(url, &["migrate", "status", "--check"])?;
+
     // --force records without looking, and says so.
+    let db = Database::connect(url).await?;
+    db.execute_unprepared("DELETE FROM seaql_migrations")
+        .await?;
+    db.close().await?;
     let message = ok(url, &["migrate", "stamp", &names[0], "--force"])?;
     assert!(message.contains("WITHOUT checking"), "{message}");
     let status = ok(url, &["migrate", "status"])?;
