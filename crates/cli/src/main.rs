@@ -6,6 +6,7 @@
 //! lifeos migrate down [--to NAME | -n N] # roll back (NAME stays applied); refuses irreversible ranges
 //! lifeos migrate fresh | refresh | reset
 //! lifeos migrate up --backup FILE        # a consistent backup first
+//! lifeos migrate up --dry-run            # run in one transaction, print the SQL, roll back
 //! lifeos migrate stamp NAME [--force]    # record a revision, after checking the schema is its
 //! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
 //! ```
@@ -20,6 +21,7 @@
 //! password.
 
 mod backup;
+mod dry_run;
 mod migrate;
 mod stamp;
 
@@ -61,14 +63,22 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(if cli.verbose {
-            tracing::Level::DEBUG
-        } else {
-            tracing::Level::WARN
-        })
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::{Layer, filter::LevelFilter};
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(if cli.verbose {
+                LevelFilter::DEBUG
+            } else {
+                LevelFilter::WARN
+            });
+        tracing_subscriber::registry()
+            .with(logs)
+            .with(dry_run::Statements)
+            .init();
+    }
     let outcome = async {
         let mut options = ConnectOptions::new(cli.url.as_str());
         let patience = std::time::Duration::from_secs(cli.connect_timeout);

@@ -33,6 +33,10 @@ pub enum Migrate {
         /// First write a consistent backup to this file (which must not exist).
         #[arg(long, value_name = "FILE")]
         backup: Option<std::path::PathBuf>,
+        /// Run the migrations inside one transaction, print every statement and the rows it
+        /// touched, then roll everything back.
+        #[arg(long, conflicts_with = "backup")]
+        dry_run: bool,
     },
     /// Roll back applied migrations (the last one, the last N, or down to NAME, which stays
     /// applied). A range reaching an irreversible migration is refused before anything is
@@ -80,11 +84,15 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
         .collect();
     match command {
         Migrate::Status { check } => status(db, &chain, check).await,
-        Migrate::Up { target, backup } => {
+        Migrate::Up {
+            target,
+            backup,
+            dry_run,
+        } => {
             if let Some(file) = backup {
                 crate::backup::backup(db, url, &file).await?;
             }
-            up(db, &chain, target).await
+            up(db, url, &chain, target, dry_run).await
         }
         Migrate::Down(target) => down(db, &chain, target).await,
         Migrate::Stamp { name, force } => {
@@ -266,7 +274,13 @@ impl Progress {
     }
 }
 
-async fn up(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcome {
+async fn up(
+    db: &DatabaseConnection,
+    url: &str,
+    chain: &[String],
+    target: Target,
+    dry_run: bool,
+) -> Outcome {
     let recorded = read_records(db).await?;
     refuse_unknown(chain, &recorded)?;
     let pending: Vec<&String> = chain
@@ -290,6 +304,9 @@ async fn up(db: &DatabaseConnection, chain: &[String], target: Target) -> Outcom
             .min(pending.len()),
         (None, None) => pending.len(),
     };
+    if dry_run {
+        return crate::dry_run::dry_run(url, &pending[..steps]).await;
+    }
     if steps == 0 {
         println!("nothing to apply: the database is at the head of the chain");
         return Ok(());

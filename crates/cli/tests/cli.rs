@@ -156,6 +156,7 @@ async fn subcommands(url: &str) -> TestResult {
         &["migrate", "down", "-n", "1000"],
         &["migrate", "down", "--to", &names[0]],
         &["migrate", "reset"],
+        &["migrate", "refresh"],
     ] {
         let message = refused(url, args)?;
         assert!(
@@ -183,6 +184,11 @@ async fn subcommands(url: &str) -> TestResult {
     ok(url, &["migrate", "up"])?;
     let message = ok(url, &["migrate", "up", "--to", cleanup])?;
     assert!(message.contains("already applied"), "{message}");
+
+    // fresh, confirmed: everything dropped and the whole chain applied again.
+    let message = ok(url, &["migrate", "fresh", "--yes"])?;
+    assert!(message.contains("fresh"), "{message}");
+    ok(url, &["migrate", "status", "--check"])?;
     Ok(())
 }
 
@@ -364,6 +370,72 @@ async fn stamping(url: &str) -> TestResult {
 async fn stamp_records_a_revision_only_when_the_schema_is_its() -> TestResult {
     let scratch = Scratch::new("stamp").await?;
     let outcome = stamping(&scratch.url).await;
+    scratch.drop().await?;
+    outcome
+}
+
+async fn snapshot_and_counts(url: &str) -> Result<(String, Vec<i64>), Box<dyn std::error::Error>> {
+    let db = Database::connect(url).await?;
+    let rendered = lifeos_schema::snapshot(&db).await?.render("t");
+    let mut counts = Vec::new();
+    for table in [
+        "\"user\"",
+        "role",
+        "permission",
+        "role_permission",
+        "seaql_migrations",
+    ] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT count(*) FROM {table}"),
+            ))
+            .await?
+            .ok_or("no row")?;
+        counts.push(row.try_get_by_index::<i64>(0)?);
+    }
+    db.close().await?;
+    Ok((rendered, counts))
+}
+
+async fn dry_running(url: &str) -> TestResult {
+    // Before the Part 2 migrations: they rebuild tables (SQLite), move rows and seed roles.
+    let before_part2 = "m20260101_000002_practice_sessions_database_improvements";
+    ok(url, &["migrate", "up", "--to", before_part2])?;
+    let db = Database::connect(url).await?;
+    db.execute_unprepared(
+        "INSERT INTO \"user\" (email, password_hash, is_active, created_at, updated_at) \
+         VALUES ('Ada@Example.org', 'h', TRUE, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    )
+    .await?;
+    db.close().await?;
+    let before = snapshot_and_counts(url).await?;
+
+    let output = ok(url, &["migrate", "up", "--dry-run"])?;
+    assert!(output.contains("were rolled back"), "{output}");
+    assert!(
+        output.to_uppercase().contains("CREATE"),
+        "no statement printed:\n{output}"
+    );
+    assert!(output.contains(" rows"), "no row counts printed:\n{output}");
+    assert_eq!(
+        snapshot_and_counts(url).await?,
+        before,
+        "the dry run changed something"
+    );
+
+    ok(url, &["migrate", "up"])?;
+    let output = ok(url, &["migrate", "up", "--dry-run"])?;
+    assert!(output.contains("nothing to apply"), "{output}");
+    let message = refused(url, &["migrate", "up", "--dry-run", "--backup", "x"])?;
+    assert!(message.contains("cannot be used with"), "{message}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_statements_and_changes_nothing() -> TestResult {
+    let scratch = Scratch::new("dry").await?;
+    let outcome = dry_running(&scratch.url).await;
     scratch.drop().await?;
     outcome
 }
