@@ -120,26 +120,20 @@ fn exercise(dir: &Path, url: Option<&str>) {
     assert!(!status.contains("Pending"), "after fresh: {status}");
 }
 
-/// SQLite by default (the binary's default `sqlite://lifeos.db?mode=rwc`, no `DATABASE_URL`);
-/// a scratch PostgreSQL database through `DATABASE_URL` when `LIFEOS_TEST_POSTGRES_URL` is set.
-#[tokio::test]
-async fn every_subcommand_works() {
-    let dir = scratch_dir("subcommands").expect("scratch dir");
-    // Unset or empty means SQLite, as for the testkit.
-    let Some(admin_url) = std::env::var("LIFEOS_TEST_POSTGRES_URL")
+/// The server of `LIFEOS_TEST_POSTGRES_URL`, when set (unset or empty means SQLite, as for
+/// the testkit).
+fn postgres_server() -> Option<String> {
+    std::env::var("LIFEOS_TEST_POSTGRES_URL")
         .ok()
         .filter(|url| !url.trim().is_empty())
-    else {
-        exercise(&dir, None);
-        assert!(
-            dir.join("lifeos.db").exists(),
-            "the default database file was not created"
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-        return;
-    };
-    let name = format!("lifeos_cli_{}", std::process::id());
-    let admin = Database::connect(admin_url.as_str()).await.expect("admin");
+}
+
+/// Runs `body` with the URL of a fresh PostgreSQL database `lifeos_cli_<label>_<pid>` on the
+/// server of `admin_url`, dropped afterwards also when `body` panics (then re-raised).
+#[allow(clippy::expect_used)] // a test helper: the panic is the test's failure
+async fn with_scratch_postgres(admin_url: &str, label: &str, body: impl FnOnce(&str)) {
+    let name = format!("lifeos_cli_{label}_{}", std::process::id());
+    let admin = Database::connect(admin_url).await.expect("admin");
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await
@@ -150,18 +144,38 @@ async fn every_subcommand_works() {
         .expect("create");
     let (server, _) = admin_url.rsplit_once('/').expect("url with a database");
     let url = format!("{server}/{name}");
-    let outcome = std::panic::catch_unwind(|| {
-        exercise(&dir, Some(&url));
-        assert!(!dir.join("lifeos.db").exists(), "DATABASE_URL was ignored");
-    });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&url)));
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await
         .expect("drop");
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+/// SQLite by default (the binary's default `sqlite://lifeos.db?mode=rwc`, no `DATABASE_URL`);
+/// a scratch PostgreSQL database through `DATABASE_URL` when `LIFEOS_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn every_subcommand_works() {
+    let dir = scratch_dir("subcommands").expect("scratch dir");
+    match postgres_server() {
+        None => {
+            exercise(&dir, None);
+            assert!(
+                dir.join("lifeos.db").exists(),
+                "the default database file was not created"
+            );
+        }
+        Some(admin_url) => {
+            with_scratch_postgres(&admin_url, "sub", |url| {
+                exercise(&dir, Some(url));
+                assert!(!dir.join("lifeos.db").exists(), "DATABASE_URL was ignored");
+            })
+            .await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -215,35 +229,16 @@ fn five_processes_at_once(dir: &Path, url: Option<&str>) {
 #[allow(clippy::expect_used)] // the panics are the test's failures
 async fn five_binaries_at_once_apply_each_migration_once() {
     let dir = scratch_dir("five").expect("scratch dir");
-    let Some(admin_url) = std::env::var("LIFEOS_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-    else {
-        five_processes_at_once(&dir, None);
-        let _ = std::fs::remove_dir_all(&dir);
-        return;
-    };
-    let name = format!("lifeos_cli_five_{}", std::process::id());
-    let admin = Database::connect(admin_url.as_str()).await.expect("admin");
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop stale");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create");
-    let (server, _) = admin_url.rsplit_once('/').expect("url with a database");
-    let url = format!("{server}/{name}");
-    let outcome = std::panic::catch_unwind(|| five_processes_at_once(&dir, Some(&url)));
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .expect("drop");
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
+    match postgres_server() {
+        None => five_processes_at_once(&dir, None),
+        Some(admin_url) => {
+            with_scratch_postgres(&admin_url, "five", |url| {
+                five_processes_at_once(&dir, Some(url));
+            })
+            .await;
+        }
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A migrator that cannot get the lock within `LIFEOS_MIGRATION_LOCK_TIMEOUT` gives up with a
@@ -252,9 +247,7 @@ async fn five_binaries_at_once_apply_each_migration_once() {
 #[allow(clippy::expect_used)] // the panics are the test's failures
 async fn a_migrator_waiting_too_long_for_the_lock_gives_up_clearly() {
     let dir = scratch_dir("lock-timeout").expect("scratch dir");
-    let admin_url = std::env::var("LIFEOS_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty());
+    let admin_url = postgres_server();
     // Hold the lock another migrator would hold (advisory locks are per database: a
     // scratch one, never the admin database).
     let scratch = format!("lifeos_cli_lock_{}", std::process::id());
