@@ -24,7 +24,7 @@
 pub mod support;
 
 mod runner;
-pub use runner::{ADVISORY_LOCK_KEY, IRREVERSIBLE, LOCK_TIMEOUT_VAR, Migrator};
+pub use runner::{ADVISORY_LOCK_KEY, IRREVERSIBLE, LOCK_TIMEOUT_VAR, Migrator, with_run_lock};
 
 pub use sea_orm_migration::prelude::MigratorTrait;
 

@@ -225,6 +225,64 @@ enum RunLock {
     None,
 }
 
+tokio::task_local! {
+    /// The database (see [`lock_key`]) whose run lock this task holds through
+    /// [`with_run_lock`]: `Migrator` runs inside it take no second lock.
+    static HELD: String;
+}
+
+/// Runs `body` holding the run lock of `db` for its whole duration, so a caller can read the
+/// migration state and then apply or roll back several migrations (through `Migrator`, which
+/// takes no second lock inside) without another migrator interleaving. The outer `Result`
+/// is the lock's; the inner one is `body`'s.
+///
+/// # Errors
+/// As taking the lock: another migrator held it past the timeout, or the lock could not be
+/// taken at all.
+pub async fn with_run_lock<T, E, Fut>(
+    db: &DatabaseConnection,
+    body: impl FnOnce() -> Fut,
+) -> Result<Result<T, E>, DbErr>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let executor = DatabaseExecutor::Connection(db);
+    let lock = acquire(&executor).await?;
+    let key = lock_key(db).await?.unwrap_or_default();
+    let outcome = HELD.scope(key, body()).await;
+    release(lock).await?;
+    Ok(outcome)
+}
+
+/// What identifies a database for the run lock: PostgreSQL host, port and database; the
+/// SQLite file. `None` when there is nothing to lock (in memory, mock connections).
+async fn lock_key(conn: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+    match &conn.inner {
+        DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+            let options = conn.get_postgres_connection_pool().connect_options();
+            Ok(Some(format!(
+                "postgres://{}:{}/{}",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or_default()
+            )))
+        }
+        DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+            let file: String = conn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                ))
+                .await?
+                .map(|row| row.try_get_by_index::<String>(0))
+                .transpose()?
+                .unwrap_or_default();
+            Ok((!file.is_empty()).then_some(file))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Runs `operation` holding the run lock of `db` (see the module docs).
 async fn locked(
     db: &DatabaseExecutor<'_>,
@@ -267,6 +325,13 @@ async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
     let DatabaseExecutor::Connection(conn) = db else {
         return Ok(RunLock::None);
     };
+    let Some(key) = lock_key(conn).await? else {
+        return Ok(RunLock::None);
+    };
+    // Inside `with_run_lock` for this database, this task holds the lock already.
+    if HELD.try_with(|held| *held == key).unwrap_or(false) {
+        return Ok(RunLock::None);
+    }
     let timeout = lock_timeout()?;
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(25);
@@ -305,21 +370,8 @@ async fn acquire(db: &DatabaseExecutor<'_>) -> Result<RunLock, DbErr> {
             }
         }
         DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
-            // The file SQLite actually opened (links and URI forms resolved); empty in memory,
-            // where there is nothing another process could open.
-            let file: String = conn
-                .query_one_raw(Statement::from_string(
-                    DbBackend::Sqlite,
-                    "SELECT file FROM pragma_database_list WHERE name = 'main'",
-                ))
-                .await?
-                .map(|row| row.try_get_by_index::<String>(0))
-                .transpose()?
-                .unwrap_or_default();
-            if file.is_empty() {
-                return Ok(RunLock::None);
-            }
-            let path = PathBuf::from(format!("{file}.migrate-lock"));
+            // The key is the file SQLite actually opened (links and URI forms resolved).
+            let path = PathBuf::from(format!("{key}.migrate-lock"));
             let lock = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)

@@ -1,8 +1,9 @@
 //! `lifeos migrate up --dry-run`: the pending migrations run inside one transaction, every SQL
 //! statement is printed with the rows it touched, then everything is rolled back. The schema
 //! and the rows are as before (PostgreSQL sequences may have advanced: `nextval` is not
-//! transactional). No migration lock is taken: the transaction's own locks keep a concurrent
-//! migrator out of what the dry run touches until it rolls back.
+//! transactional). It runs under the migration lock, like a real run. On PostgreSQL the
+//! transaction holds the locks a real run would (an `ALTER TABLE` blocks the application's
+//! use of that table) until it rolls back: dry-run a copy of a busy production database.
 
 #![allow(clippy::print_stdout)] // standard output is this command's interface
 
@@ -62,9 +63,15 @@ impl<S: tracing::Subscriber> Layer<S> for Statements {
         let Some(sql) = fields.statement.or(fields.summary) else {
             return;
         };
-        println!("{}", sql.trim());
-        if let Some(rows) = fields.rows_affected.filter(|rows| *rows > 0) {
-            println!("  -- {rows} rows");
+        let sql = sql.trim();
+        println!("{sql}");
+        let changes_data = ["INSERT", "UPDATE", "DELETE"].iter().any(|verb| {
+            sql.get(..verb.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(verb))
+        });
+        match fields.rows_affected {
+            Some(rows) if rows > 0 || changes_data => println!("  -- {rows} rows"),
+            _ => {}
         }
     }
 }
@@ -107,16 +114,37 @@ pub async fn dry_run(url: &str, pending: &[&String]) -> Outcome {
     }
     let txn = db.begin().await.map_err(|error| error.to_string())?;
     PRINTING.store(true, Ordering::Relaxed);
-    let steps = u32::try_from(pending.len()).map_err(|_| "too many migrations".to_owned())?;
-    let ran = Migrator::up(&txn, Some(steps)).await;
+    let mut ran = Ok(());
+    for name in pending {
+        println!("-- {name}");
+        let began = std::time::Instant::now();
+        ran = Migrator::up(&txn, Some(1))
+            .await
+            .map_err(|error| format!("{name}: {error}"));
+        // PostgreSQL checks deferred foreign keys at commit, which a dry run never reaches:
+        // check them now, as the real run's commit would.
+        if ran.is_ok() && !sqlite {
+            // (Back to deferred afterwards: the only deferrable keys are the initially
+            // deferred guards.)
+            ran = txn
+                .execute_unprepared("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
+                .await
+                .map(|_| ())
+                .map_err(|error| format!("{name}: {error}"));
+        }
+        if ran.is_err() {
+            break;
+        }
+        println!("-- {name}: {} ms", began.elapsed().as_millis());
+    }
     PRINTING.store(false, Ordering::Relaxed);
     let rolled_back = txn.rollback().await;
     if sqlite {
         let _ = db.execute_unprepared("PRAGMA foreign_keys = ON").await;
     }
     let _ = db.close().await;
-    ran.map_err(|error| format!("the dry run failed (everything was rolled back): {error}"))?;
     rolled_back.map_err(|error| format!("rolling back the dry run: {error}"))?;
+    ran.map_err(|error| format!("the dry run failed, and was rolled back: {error}"))?;
     println!(
         "dry run: {} migrations ran inside one transaction and were rolled back; nothing \
          changed{}",

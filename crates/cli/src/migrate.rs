@@ -89,29 +89,36 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
             backup,
             dry_run,
         } => {
-            if let Some(file) = backup {
-                crate::backup::backup(db, url, &file).await?;
-            }
-            up(db, url, &chain, target, dry_run).await
+            // One lock for the whole command: backup, plan and every step.
+            locked(db, || async {
+                if let Some(file) = backup {
+                    crate::backup::backup(db, url, &file).await?;
+                }
+                up(db, url, &chain, target, dry_run).await
+            })
+            .await
         }
-        Migrate::Down(target) => down(db, &chain, target).await,
+        Migrate::Down(target) => locked(db, || down(db, &chain, target)).await,
         Migrate::Stamp { name, force } => {
-            let at = position(&chain, &name)?;
-            let recorded = read_records(db).await?;
-            refuse_unknown(&chain, &recorded)?;
-            let later: Vec<&str> = chain[at + 1..]
-                .iter()
-                .filter(|later| recorded.contains_key(*later))
-                .map(String::as_str)
-                .collect();
-            if !later.is_empty() {
-                return Err(format!(
-                    "migrations after {name} are recorded as applied ({}): stamp only records, \
+            locked(db, || async {
+                let at = position(&chain, &name)?;
+                let recorded = read_records(db).await?;
+                refuse_unknown(&chain, &recorded)?;
+                let later: Vec<&str> = chain[at + 1..]
+                    .iter()
+                    .filter(|later| recorded.contains_key(*later))
+                    .map(String::as_str)
+                    .collect();
+                if !later.is_empty() {
+                    return Err(format!(
+                        "migrations after {name} are recorded as applied ({}): stamp only records, \
                      it never forgets; roll back with `lifeos migrate down --to {name}`",
-                    later.join(", ")
-                ));
-            }
-            crate::stamp::stamp(db, url, &chain, at, force).await
+                        later.join(", ")
+                    ));
+                }
+                crate::stamp::stamp(db, url, &chain, at, force).await
+            })
+            .await
         }
         Migrate::Fresh { yes: false } => Err(
             "fresh drops every table and every row of the database: add --yes to confirm".into(),
@@ -125,6 +132,17 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
             "reset: every migration rolled back",
         ),
     }
+}
+
+/// Runs `body` holding the migration lock of `db` for its whole duration (`Migrator` runs
+/// inside it take no second lock), so no other migrator interleaves with the plan.
+async fn locked<Fut: std::future::Future<Output = Outcome>>(
+    db: &DatabaseConnection,
+    body: impl FnOnce() -> Fut,
+) -> Outcome {
+    lifeos_migration::with_run_lock(db, body)
+        .await
+        .map_err(|error| error.to_string())?
 }
 
 fn whole(result: Result<(), sea_orm::DbErr>, done: &str) -> Outcome {

@@ -439,3 +439,38 @@ async fn a_dry_run_prints_the_statements_and_changes_nothing() -> TestResult {
     scratch.drop().await?;
     outcome
 }
+
+/// Five `lifeos migrate up` at once all succeed and leave every migration applied once. (That
+/// no step is applied twice is the migration lock's, proven in `migration/tests/cli.rs`; that a
+/// `--to` target is never overshot rests on `lifeos` holding the lock for its whole plan, which
+/// plain `up` here cannot tell apart from per-step locking.)
+#[tokio::test]
+async fn five_lifeos_ups_at_once_take_turns() -> TestResult {
+    let scratch = Scratch::new("five").await?;
+    let children: Vec<_> = (0..5)
+        .map(|_| {
+            Command::new(BINARY)
+                .args(["migrate", "up"])
+                .env("DATABASE_URL", &scratch.url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<_, _>>()?;
+    let mut failures = Vec::new();
+    for child in children {
+        let output = child.wait_with_output()?;
+        if !output.status.success() {
+            failures.push(text(&output));
+        }
+    }
+    let status = ok(&scratch.url, &["migrate", "status", "--check"]);
+    scratch.drop().await?;
+    assert!(failures.is_empty(), "{failures:#?}");
+    let status = status?;
+    assert!(
+        status.contains(&format!("{} applied, 0 pending, 0 unknown", names().len())),
+        "{status}"
+    );
+    Ok(())
+}
