@@ -73,9 +73,10 @@ pub async fn backup(db: &DatabaseConnection, url: &str, file: &Path) -> Outcome 
     Ok(())
 }
 
-/// Restores `file` (from [`backup`]) into `db` (reached at `url`), which must be empty: a
-/// restore never overwrites data.
-pub async fn restore(db: DatabaseConnection, url: &str, file: &Path) -> Outcome {
+/// Restores `file` (from [`backup`]) into `db` (reached at `url`), which must be empty — or,
+/// on SQLite with `replace`, whose file is replaced (every other connection to it must be
+/// closed: the copy is written beside the file and renamed over it, under the migration lock).
+pub async fn restore(db: DatabaseConnection, url: &str, file: &Path, replace: bool) -> Outcome {
     if !file.is_file() {
         return Err(format!("{} is not a file", file.display()));
     }
@@ -92,10 +93,23 @@ pub async fn restore(db: DatabaseConnection, url: &str, file: &Path) -> Outcome 
             if target.is_empty() {
                 return Err("the database is in memory: there is no file to restore into".into());
             }
-            refuse_non_empty(&db, "SELECT count(*) FROM sqlite_master").await?;
+            if !replace {
+                refuse_non_empty(&db, "SELECT count(*) FROM sqlite_master").await?;
+            }
             db.close()
                 .await
                 .map_err(|error| format!("closing the database: {error}"))?;
+            // No migrator may run while the file is swapped: hold the migration lock (the
+            // file `lifeos_migration::Migrator` locks beside a SQLite database), waiting for
+            // one that is running.
+            let lock_path = format!("{target}.migrate-lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .and_then(|lock| lock.lock().map(|()| lock))
+                .map_err(|error| format!("{lock_path}: {error}"))?;
             // Copy beside the target, then rename over it: the target is never half-written.
             let partial = format!("{target}.restoring");
             std::fs::copy(file, &partial)
@@ -105,9 +119,17 @@ pub async fn restore(db: DatabaseConnection, url: &str, file: &Path) -> Outcome 
                 let _ = std::fs::remove_file(format!("{target}{suffix}"));
             }
             std::fs::rename(&partial, &target).map_err(|error| format!("{target}: {error}"))?;
+            drop(lock);
             println!("restored {} into {target}", file.display());
         }
         DbBackend::Postgres => {
+            if replace {
+                return Err(
+                    "--replace is for SQLite files; on PostgreSQL restore into a new, empty \
+                     database"
+                        .into(),
+                );
+            }
             refuse_non_empty(
                 &db,
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \

@@ -57,6 +57,10 @@ enum Command {
     Restore {
         /// The backup file.
         file: std::path::PathBuf,
+        /// SQLite: replace the database file even though it holds data (close every other
+        /// connection to it first).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -92,7 +96,9 @@ async fn main() {
         tracing::debug!("connected");
         match cli.command {
             Command::Migrate(command) => migrate::run(&db, &cli.url, command).await,
-            Command::Restore { file } => backup::restore(db, &cli.url, &file).await,
+            Command::Restore { file, replace } => {
+                backup::restore(db, &cli.url, &file, replace).await
+            }
         }
     }
     .await;

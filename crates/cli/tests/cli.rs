@@ -282,10 +282,21 @@ async fn backup_and_restore(source: &str, target: &str, file: &std::path::Path) 
 
     let message = refused(target, &["restore", "/nonexistent/backup"])?;
     assert!(message.contains("is not a file"), "{message}");
-    // A restore never overwrites data.
+    // A restore never overwrites data unasked.
     let message = refused(target, &["restore", &file_arg])?;
     assert!(message.contains("not empty"), "{message}");
     assert_eq!(count_users(target).await?, 1);
+    // SQLite replaces a file when told to; PostgreSQL never restores over data.
+    let db = Database::connect(target).await?;
+    db.execute_unprepared("DELETE FROM \"user\"").await?;
+    db.close().await?;
+    if target.starts_with("sqlite") {
+        ok(target, &["restore", "--replace", &file_arg])?;
+        assert_eq!(count_users(target).await?, 1);
+    } else {
+        let message = refused(target, &["restore", "--replace", &file_arg])?;
+        assert!(message.contains("--replace is for SQLite"), "{message}");
+    }
     Ok(())
 }
 
