@@ -356,12 +356,7 @@ where
         .await?;
     if used.rows_affected != 1 {
         // Used before: reuse detection ends the session it belongs to.
-        end_sessions(
-            &txn,
-            Condition::all().add(auth_session::Column::Id.eq(session_id)),
-            LifecycleState::Invalidated,
-        )
-        .await?;
+        end_session(&txn, session_id).await?;
         txn.commit().await?;
         return Err(Error::Token(TokenProblem::Revoked));
     }
@@ -438,12 +433,7 @@ where
         .one(&txn)
         .await?
         .ok_or_else(|| Error::not_found("session", session_id))?;
-    end_sessions(
-        &txn,
-        Condition::all().add(auth_session::Column::Id.eq(session_id)),
-        LifecycleState::Invalidated,
-    )
-    .await?;
+    end_session(&txn, session_id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -462,12 +452,7 @@ where
         .one(&txn)
         .await?
         .ok_or(Error::Token(TokenProblem::Unknown))?;
-    end_sessions(
-        &txn,
-        Condition::all().add(auth_session::Column::Id.eq(session.id)),
-        LifecycleState::Invalidated,
-    )
-    .await?;
+    end_session(&txn, session.id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -561,6 +546,17 @@ pub(crate) async fn end_all<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(ended)
+}
+
+/// Ends the session `id` (state `invalidated`) and revokes its refresh tokens; an ended
+/// session stays as it was.
+async fn end_session<C: ConnectionTrait>(db: &C, id: i32) -> Result<u64> {
+    end_sessions(
+        db,
+        Condition::all().add(auth_session::Column::Id.eq(id)),
+        LifecycleState::Invalidated,
+    )
+    .await
 }
 
 /// Ends the active sessions matching `which` and revokes their refresh tokens.
