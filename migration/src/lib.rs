@@ -21,6 +21,7 @@
 //! `mod` lines in chain order and write no other `vec` macro in this file: the generator's
 //! rewrite spans from the first one to the last line ending in `]`.
 
+pub mod alembic;
 pub mod support;
 
 mod runner;

@@ -184,7 +184,7 @@ fn reborrow<'a>(db: &'a DatabaseExecutor<'_>) -> DatabaseExecutor<'a> {
 /// Runs `operation` with SQLite foreign-key enforcement off on `db`, restoring the previous
 /// setting afterwards (also when the operation fails). Other backends and transactions run
 /// `operation` unchanged.
-async fn with_foreign_keys_off(
+pub(crate) async fn with_foreign_keys_off(
     db: &DatabaseExecutor<'_>,
     operation: impl Future<Output = Result<(), DbErr>>,
 ) -> Result<(), DbErr> {

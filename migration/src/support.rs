@@ -209,8 +209,51 @@ impl SqliteRebuild {
     }
 }
 
+/// Rebuilds SQLite table `table` into the table that `create_sql` defines — a `CREATE TABLE`
+/// of `table` as `sqlite_master` keeps it (read from another database, say) — copying every
+/// column the two share by name. Otherwise as [`SqliteRebuild::run`]: the table's indexes
+/// and triggers are re-created verbatim, its `AUTOINCREMENT` counter is kept, and the rebuild
+/// fails if it would introduce foreign-key violations.
+///
+/// # Errors
+/// Fails when `create_sql` is not a `CREATE TABLE` of `table`, and as [`SqliteRebuild::run`].
+pub async fn rebuild_from_sql(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    create_sql: &str,
+) -> Result<(), DbErr> {
+    let not_it = || {
+        DbErr::Migration(format!(
+            "rebuilding `{table}`: not a CREATE TABLE of it: {create_sql}"
+        ))
+    };
+    let head = "CREATE TABLE ";
+    let rest = create_sql
+        .get(..head.len())
+        .filter(|start| start.eq_ignore_ascii_case(head))
+        .and_then(|_| create_sql.get(head.len()..))
+        .ok_or_else(not_it)?
+        .trim_start();
+    let rest = [
+        quote(table),
+        format!("`{table}`"),
+        format!("[{table}]"),
+        table.to_owned(),
+    ]
+    .iter()
+    .find_map(|name| rest.strip_prefix(name.as_str()))
+    .filter(|after| after.starts_with([' ', '(', '\n', '\t']))
+    .ok_or_else(not_it)?;
+    let create = format!(
+        "CREATE TABLE {}{rest}",
+        quote(&format!("_lifeos_rebuild_{table}"))
+    );
+    rebuild(manager, table, &create, &[], &BTreeMap::new()).await
+}
+
 /// Rebuilds SQLite table `table` by `create` (a `CREATE TABLE` of `_lifeos_rebuild_<table>`
-/// whose columns are `columns`), copying rows by column name or through `expressions`.
+/// whose columns are `columns`, or all the new table has when empty), copying rows by column
+/// name or through `expressions`.
 async fn rebuild(
     manager: &SchemaManager<'_>,
     table: &str,
@@ -247,6 +290,18 @@ async fn rebuild(
 
     let temporary = format!("_lifeos_rebuild_{table}");
     exec(manager, create).await?;
+    let read_columns;
+    let columns = if columns.is_empty() {
+        read_columns = query_strings(
+            db,
+            "SELECT name FROM pragma_table_info(?)",
+            vec![temporary.as_str().into()],
+        )
+        .await?;
+        &read_columns[..]
+    } else {
+        columns
+    };
 
     let mut targets = Vec::new();
     let mut sources = Vec::new();

@@ -8,6 +8,8 @@
 //! lifeos migrate up --backup FILE        # a consistent backup first
 //! lifeos migrate up --dry-run            # run in one transaction, print the SQL, roll back
 //! lifeos migrate stamp NAME [--force]    # record a revision, after checking the schema is its
+//! lifeos adopt [--backup FILE]          # take over an original LifeOS database, migrate to head
+//! lifeos doctor [--json]                # check migrations, schema, foreign keys, root_id, names
 //! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
 //! ```
 //!
@@ -20,9 +22,12 @@
 //! recorded migration is unknown to this binary (a CI gate). No output shows the URL's
 //! password.
 
+mod adopt;
 mod backup;
+mod doctor;
 mod dry_run;
 mod migrate;
+mod scratch;
 mod stamp;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +58,21 @@ enum Command {
     /// Apply, roll back and inspect the schema migrations.
     #[command(subcommand)]
     Migrate(migrate::Migrate),
+    /// Take over a database built by the original LifeOS (Alembic, at
+    /// `20251221_auth_session_table` or earlier): verify its schema, record the equivalent
+    /// migrations, migrate to head.
+    Adopt {
+        /// First write a consistent backup to this file (which must not exist).
+        #[arg(long, value_name = "FILE")]
+        backup: Option<std::path::PathBuf>,
+    },
+    /// Check the database: migrations, schema, foreign keys, the practice tree's root_id,
+    /// the specification's names. Exits 1 on any finding.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Restore a backup written by `migrate up --backup` into an empty database.
     Restore {
         /// The backup file.
@@ -96,6 +116,8 @@ async fn main() {
         tracing::debug!("connected");
         match cli.command {
             Command::Migrate(command) => migrate::run(&db, &cli.url, command).await,
+            Command::Adopt { backup } => adopt::adopt(&db, &cli.url, backup.as_deref()).await,
+            Command::Doctor { json } => doctor::doctor(&db, &cli.url, json).await,
             Command::Restore { file, replace } => {
                 backup::restore(db, &cli.url, &file, replace).await
             }

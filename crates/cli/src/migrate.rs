@@ -136,7 +136,7 @@ pub async fn run(db: &DatabaseConnection, url: &str, command: Migrate) -> Outcom
 
 /// Runs `body` holding the migration lock of `db` for its whole duration (`Migrator` runs
 /// inside it take no second lock), so no other migrator interleaves with the plan.
-async fn locked<Fut: std::future::Future<Output = Outcome>>(
+pub(crate) async fn locked<Fut: std::future::Future<Output = Outcome>>(
     db: &DatabaseConnection,
     body: impl FnOnce() -> Fut,
 ) -> Outcome {
@@ -153,24 +153,9 @@ fn whole(result: Result<(), sea_orm::DbErr>, done: &str) -> Outcome {
 
 /// The recorded migrations and when each was applied (seconds since the epoch), empty when
 /// the database has never been migrated.
-async fn read_records(db: &DatabaseConnection) -> Result<BTreeMap<String, i64>, String> {
+pub(crate) async fn read_records(db: &DatabaseConnection) -> Result<BTreeMap<String, i64>, String> {
     let backend = db.get_database_backend();
-    let exists = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => {
-                    "SELECT 1 FROM information_schema.tables \
-                     WHERE table_schema = current_schema() AND table_name = 'seaql_migrations'"
-                }
-                _ => {
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
-                }
-            },
-        ))
-        .await
-        .map_err(|error| error.to_string())?;
-    if exists.is_empty() {
+    if !table_exists(db, "seaql_migrations").await? {
         return Ok(BTreeMap::new());
     }
     let rows = db
@@ -184,6 +169,26 @@ async fn read_records(db: &DatabaseConnection) -> Result<BTreeMap<String, i64>, 
         .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(|error| error.to_string())
+}
+
+/// Whether `db` has a table `name` (in the current schema, on PostgreSQL).
+pub(crate) async fn table_exists(db: &DatabaseConnection, name: &str) -> Result<bool, String> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "SELECT 1 FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = $1"
+                }
+                _ => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            },
+            [name.into()],
+        ))
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(!rows.is_empty())
 }
 
 fn when(seconds: i64) -> String {

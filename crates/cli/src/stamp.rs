@@ -12,7 +12,7 @@
 #![allow(clippy::print_stdout)] // standard output is this command's interface
 
 use lifeos_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use crate::migrate::Outcome;
 
@@ -48,77 +48,21 @@ pub async fn stamp(
 }
 
 /// The schema the chain builds up to and including the migration at `position`.
-async fn expected_schema(
+pub async fn expected_schema(
     db: &DatabaseConnection,
     url: &str,
     position: usize,
 ) -> Result<lifeos_schema::Schema, String> {
     let steps = u32::try_from(position + 1).map_err(|_| "too many migrations".to_owned())?;
-    let build = |scratch: DatabaseConnection| async move {
+    crate::scratch::with_scratch(db, url, |scratch| async move {
         Migrator::up(&scratch, Some(steps))
             .await
             .map_err(|error| format!("building the expected schema: {error}"))?;
-        let schema = lifeos_schema::snapshot(&scratch)
+        lifeos_schema::snapshot(&scratch)
             .await
-            .map_err(|error| format!("reading the expected schema: {error}"));
-        let _ = scratch.close().await;
-        schema
-    };
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let name = format!(
-                "lifeos_stamp_{}",
-                &uuid::Uuid::new_v4().simple().to_string()[..12]
-            );
-            db.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
-                .await
-                .map_err(|error| {
-                    format!(
-                        "cannot create a scratch database to build the expected schema in \
-                         ({error}); the role needs CREATEDB — or stamp with --force"
-                    )
-                })?;
-            let outcome = match with_database(url, &name) {
-                Ok(scratch_url) => match Database::connect(scratch_url.as_str()).await {
-                    Ok(scratch) => build(scratch).await,
-                    Err(error) => Err(format!("connecting to the scratch database: {error}")),
-                },
-                Err(error) => Err(error),
-            };
-            let dropped = db
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-            let schema = outcome?;
-            dropped.map_err(|error| format!("dropping the scratch database {name}: {error}"))?;
-            Ok(schema)
-        }
-        _ => {
-            let scratch = Database::connect("sqlite::memory:")
-                .await
-                .map_err(|error| format!("opening a scratch database: {error}"))?;
-            build(scratch).await
-        }
-    }
-}
-
-/// `url` with its database (path) replaced by `name`.
-fn with_database(url: &str, name: &str) -> Result<String, String> {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let start = base
-        .find("://")
-        .map(|index| index + 3)
-        .ok_or_else(|| "the database URL has no scheme".to_owned())?;
-    let server = match base[start..].find('/') {
-        Some(slash) => &base[..start + slash],
-        None => base,
-    };
-    Ok(match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
+            .map_err(|error| format!("reading the expected schema: {error}"))
     })
+    .await
 }
 
 /// Records the migrations up to `position` as applied (keeping the times of those already

@@ -3,110 +3,12 @@
 //! lines, the status check, irreversible ranges and bad input refused with clear messages and
 //! non-zero exits, nothing changed by a refusal.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-use lifeos_migration::{IRREVERSIBLE, Migrator, MigratorTrait};
+use common::*;
+use lifeos_migration::IRREVERSIBLE;
 use sea_orm::{ConnectionTrait, Database};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_lifeos");
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn lifeos(url: &str, args: &[&str]) -> std::io::Result<Output> {
-    Command::new(BINARY)
-        .args(args)
-        .env("DATABASE_URL", url)
-        .output()
-}
-
-/// stdout and stderr of a run, and whether it succeeded.
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn ok(url: &str, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
-    let output = lifeos(url, args)?;
-    let text = text(&output);
-    if !output.status.success() {
-        return Err(format!("lifeos {args:?} failed:\n{text}").into());
-    }
-    Ok(text)
-}
-
-fn refused(url: &str, args: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
-    let output = lifeos(url, args)?;
-    let text = text(&output);
-    if output.status.success() {
-        return Err(format!("lifeos {args:?} went through:\n{text}").into());
-    }
-    Ok(text)
-}
-
-fn names() -> Vec<String> {
-    Migrator::migrations()
-        .iter()
-        .map(|migration| migration.name().to_owned())
-        .collect()
-}
-
-/// A fresh database for one test, dropped or removed by [`Scratch::drop`].
-struct Scratch {
-    url: String,
-    admin: Option<(String, String)>,
-    file: Option<PathBuf>,
-}
-
-impl Scratch {
-    async fn new(label: &str) -> Result<Self, Box<dyn std::error::Error>> {
-        let suffix = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("LIFEOS_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-        {
-            Some(admin_url) => {
-                let name = format!("lifeos_cli_{label}_{}", &suffix[..12]);
-                let admin = Database::connect(admin_url.as_str()).await?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await?;
-                let (server, _) = admin_url.rsplit_once('/').ok_or("url with a database")?;
-                Ok(Self {
-                    url: format!("{server}/{name}"),
-                    admin: Some((admin_url, name)),
-                    file: None,
-                })
-            }
-            None => {
-                let file = std::env::temp_dir().join(format!("lifeos_cli_{label}_{suffix}.db"));
-                Ok(Self {
-                    url: format!("sqlite://{}?mode=rwc", file.display()),
-                    admin: None,
-                    file: Some(file),
-                })
-            }
-        }
-    }
-
-    async fn drop(self) -> Result<(), Box<dyn std::error::Error>> {
-        if let Some((admin_url, name)) = self.admin {
-            let admin = Database::connect(admin_url.as_str()).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await?;
-        }
-        if let Some(file) = self.file {
-            for suffix in ["", "-wal", "-shm", ".migrate-lock"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
-        }
-        Ok(())
-    }
-}
+use std::process::Command;
 
 async fn subcommands(url: &str) -> TestResult {
     let names = names();

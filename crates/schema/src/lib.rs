@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 
+pub mod seeds;
+
 /// Tables every snapshot leaves out: the migration bookkeeping itself.
 const IGNORED_TABLES: [&str; 1] = ["seaql_migrations"];
 

@@ -1,0 +1,86 @@
+//! Scratch databases: somewhere to build a schema the chain (or the original LifeOS) would
+//! have, to compare a live database with. SQLite: in memory. PostgreSQL: a database on the
+//! same server (`lifeos_scratch_…`, from `template0`), dropped afterwards — the role needs
+//! the CREATEDB privilege.
+
+use std::future::Future;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+/// Runs `build` on a fresh, empty scratch database beside `db` (reached at `url`) and drops
+/// the scratch database afterwards, whatever `build` returned.
+///
+/// # Errors
+/// `build`'s error, or why no scratch database could be made (on PostgreSQL the message
+/// says the role needs CREATEDB).
+pub async fn with_scratch<T, F, Fut>(
+    db: &DatabaseConnection,
+    url: &str,
+    build: F,
+) -> Result<T, String>
+where
+    F: FnOnce(DatabaseConnection) -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let name = format!(
+                "lifeos_scratch_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            );
+            db.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+                .await
+                .map_err(|error| {
+                    format!(
+                        "cannot create a scratch database ({error}); the role needs the \
+                         CREATEDB privilege"
+                    )
+                })?;
+            let outcome = match with_database(url, &name) {
+                Ok(scratch_url) => match Database::connect(scratch_url.as_str()).await {
+                    Ok(scratch) => {
+                        let outcome = build(scratch.clone()).await;
+                        let _ = scratch.close().await;
+                        outcome
+                    }
+                    Err(error) => Err(format!("connecting to the scratch database: {error}")),
+                },
+                Err(error) => Err(error),
+            };
+            let dropped = db
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+            let value = outcome?;
+            dropped.map_err(|error| format!("dropping the scratch database {name}: {error}"))?;
+            Ok(value)
+        }
+        _ => {
+            let scratch = Database::connect("sqlite::memory:")
+                .await
+                .map_err(|error| format!("opening a scratch database: {error}"))?;
+            let outcome = build(scratch.clone()).await;
+            let _ = scratch.close().await;
+            outcome
+        }
+    }
+}
+
+/// `url` with its database (path) replaced by `name`.
+fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let start = base
+        .find("://")
+        .map(|index| index + 3)
+        .ok_or_else(|| "the database URL has no scheme".to_owned())?;
+    let server = match base[start..].find('/') {
+        Some(slash) => &base[..start + slash],
+        None => base,
+    };
+    Ok(match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    })
+}
