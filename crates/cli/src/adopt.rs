@@ -23,6 +23,11 @@
 //! 4. **Migrate to head** with the chain, then compare the schema with the checked-in head
 //!    schema and print every table's row count before and after.
 //!
+//! Step 2 builds the original's schema in a scratch database (SQLite in memory; on PostgreSQL
+//! a scratch database, which needs CREATEDB). Without one, a database at the last original
+//! revision is checked against the checked-in `lifeos_schema::ORIGINAL_POSTGRES` (or
+//! `_SQLITE`) instead and must match it exactly; one at an older revision is refused.
+//!
 //! `--backup FILE` first writes a backup, as `lifeos migrate up --backup` does.
 
 #![allow(clippy::print_stdout)] // standard output is this command's interface
@@ -62,7 +67,7 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
     let before = row_counts(db, live.tables.keys()).await?;
 
     let wanted = revision.clone();
-    let (expected, expected_ddl) = crate::scratch::with_scratch(db, url, |scratch| async move {
+    let built = crate::scratch::with_scratch(db, url, |scratch| async move {
         alembic::build_original(&scratch, &wanted)
             .await
             .map_err(|error| format!("building the original schema: {error}"))?;
@@ -71,10 +76,22 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
             .map_err(|error| format!("reading the original schema: {error}"))?;
         Ok((schema, Ddl::read(&scratch).await?))
     })
-    .await
-    .map_err(|error| format!("{error}; nothing was changed"))?;
-    let live_ddl = Ddl::read(db).await?;
-    let plan = Plan::compare(&expected, &live, &expected_ddl, &live_ddl);
+    .await;
+    let (plan, expected_ddl) = match built {
+        Ok((expected, expected_ddl)) => {
+            let live_ddl = Ddl::read(db).await?;
+            let plan = Plan::compare(&expected, &live, &expected_ddl, &live_ddl);
+            if plan.blocking.is_empty() && plan.tolerated.is_empty() {
+                println!("schema: as the original had it at {revision}");
+            }
+            (plan, expected_ddl)
+        }
+        Err(error) if revision == lifeos_schema::ORIGINAL_REVISION => {
+            checked_in(backend, &live, &error)?;
+            (Plan::default(), Ddl::default())
+        }
+        Err(error) => return Err(format!("{error}; nothing was changed")),
+    };
 
     if !plan.blocking.is_empty() {
         return Err(format!(
@@ -94,9 +111,7 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
                 .join("\n  ")
         ));
     }
-    if plan.tolerated.is_empty() {
-        println!("schema: as the original had it at {revision}");
-    } else {
+    if !plan.tolerated.is_empty() {
         println!(
             "schema: as the original had it at {revision}, with {} known differences, brought in line:",
             plan.tolerated.len()
@@ -154,6 +169,32 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
         ));
     }
     println!("done: the schema is the head schema");
+    Ok(())
+}
+
+/// Without a scratch database (on PostgreSQL, a role without CREATEDB), the schema of a
+/// database at [`lifeos_schema::ORIGINAL_REVISION`] is checked against the checked-in one:
+/// it must match exactly, since there is nothing to copy repairs from. (The rendering does
+/// not tell a unique constraint from a unique index, so those stay as they are.)
+fn checked_in(backend: DbBackend, live: &Schema, error: &str) -> Outcome {
+    let title = lifeos_schema::original_title(backend);
+    let expected = lifeos_schema::original(backend).unwrap_or_default();
+    let differences = lifeos_schema::diff_lines(expected, &live.render(&title));
+    if !differences.is_empty() {
+        return Err(format!(
+            "{error}. Without one, adoption checks the schema against the checked-in schema \
+             of {}, and it differs ({} lines; `-` expected, `+` found); nothing was changed. \
+             With a scratch database adoption can tell which differences it can bring in \
+             line:\n  {}",
+            lifeos_schema::ORIGINAL_REVISION,
+            differences.len(),
+            differences.join("\n  ")
+        ));
+    }
+    println!(
+        "schema: as the checked-in schema of {} (no scratch database: {error})",
+        lifeos_schema::ORIGINAL_REVISION
+    );
     Ok(())
 }
 

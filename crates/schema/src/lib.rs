@@ -308,6 +308,39 @@ pub fn head(backend: DbBackend) -> Option<&'static str> {
     }
 }
 
+/// The last revision of the original LifeOS's Alembic chain: the one `lifeos adopt` expects
+/// most databases of the original to be at.
+pub const ORIGINAL_REVISION: &str = "20251221_auth_session_table";
+
+/// The schema of an original LifeOS database at [`ORIGINAL_REVISION`] on SQLite, as this
+/// chain's Part 1 builds it (without the Life Graph tables), rendered by [`Schema::render`]
+/// and checked in (`crates/schema/head/original-sqlite.txt`).
+pub const ORIGINAL_SQLITE: &str = include_str!("../head/original-sqlite.txt");
+
+/// As [`ORIGINAL_SQLITE`], on PostgreSQL 15 (`crates/schema/head/original-postgres.txt`).
+pub const ORIGINAL_POSTGRES: &str = include_str!("../head/original-postgres.txt");
+
+/// The checked-in schema of an original LifeOS database at [`ORIGINAL_REVISION`] for
+/// `backend` (`None` for a backend LifeOS does not support).
+pub fn original(backend: DbBackend) -> Option<&'static str> {
+    match backend {
+        DbBackend::Sqlite => Some(ORIGINAL_SQLITE),
+        DbBackend::Postgres => Some(ORIGINAL_POSTGRES),
+        _ => None,
+    }
+}
+
+/// The title line [`Schema::render`] is given for the checked-in original schemas.
+pub fn original_title(backend: DbBackend) -> String {
+    format!(
+        "Original LifeOS schema at {ORIGINAL_REVISION} on {} (what `lifeos adopt` expects) — regenerate: LIFEOS_BLESS=1 cargo test -p lifeos-tests --test head_schema",
+        match backend {
+            DbBackend::Postgres => "PostgreSQL (with LIFEOS_TEST_POSTGRES_URL set)",
+            _ => "SQLite",
+        }
+    )
+}
+
 /// The title line [`Schema::render`] is given for the checked-in head schemas.
 pub fn head_title(backend: DbBackend) -> String {
     format!(
