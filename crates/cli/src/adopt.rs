@@ -146,7 +146,8 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
         .await
         .map_err(|error| format!("reading the schema: {error}"))?;
     let after = row_counts(db, now.tables.keys()).await?;
-    println!("rows per table (before → after):");
+    println!("rows per table (before → after; `-`: no such table):");
+    let mut fewer = Vec::new();
     for table in before.keys().chain(after.keys()).collect::<BTreeSet<_>>() {
         let show = |counts: &BTreeMap<String, i64>| {
             counts
@@ -154,6 +155,17 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
                 .map_or_else(|| "-".to_owned(), i64::to_string)
         };
         println!("  {table}: {} → {}", show(&before), show(&after));
+        if let (Some(was), Some(is)) = (before.get(table), after.get(table))
+            && is < was
+        {
+            fewer.push(format!("{table} ({was} → {is})"));
+        }
+    }
+    if !fewer.is_empty() {
+        return Err(format!(
+            "adopted and migrated, but these tables hold fewer rows than before: {}",
+            fewer.join(", ")
+        ));
     }
     let title = lifeos_schema::head_title(backend);
     let differences = lifeos_schema::diff_lines(
