@@ -160,6 +160,35 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
                 ))
                 .await?;
             }
+            // Its ids were `serial` (SQLAlchemy's autoincrement), not identity columns.
+            let identities = db
+                .query_all_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT c.relname::text, a.attname::text FROM pg_attribute a \
+                     JOIN pg_class c ON c.oid = a.attrelid \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = 'public' AND a.attidentity <> ''",
+                ))
+                .await?;
+            assert!(
+                identities.len() > 40,
+                "only {} identity columns",
+                identities.len()
+            );
+            for row in identities {
+                let (table, column): (String, String) =
+                    (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
+                let sequence = format!("{table}_{column}_seq");
+                db.execute_unprepared(&format!(
+                    "ALTER TABLE \"{table}\" ALTER COLUMN {column} DROP IDENTITY; \
+                     CREATE SEQUENCE \"{sequence}\" OWNED BY \"{table}\".{column}; \
+                     SELECT setval('\"{sequence}\"', coalesce(max({column}), 0) + 1, false) \
+                     FROM \"{table}\"; \
+                     ALTER TABLE \"{table}\" ALTER COLUMN {column} \
+                     SET DEFAULT nextval('\"{sequence}\"'::regclass)"
+                ))
+                .await?;
+            }
             // Its unique rules there were constraints, not indexes.
             for (table, name, columns) in [
                 (
@@ -213,6 +242,17 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
                     .rows_affected();
             }
             assert_eq!(changed, 10, "the ten phase-3a keys");
+            // Its boolean defaults were SQLAlchemy's `1` and `0`.
+            let booleans = db
+                .execute_unprepared(
+                    "UPDATE sqlite_master SET sql = replace(replace(sql, \
+                     'boolean NOT NULL DEFAULT TRUE', 'boolean NOT NULL DEFAULT 1'), \
+                     'boolean NOT NULL DEFAULT FALSE', 'boolean NOT NULL DEFAULT 0') \
+                     WHERE type = 'table' AND sql LIKE '%boolean NOT NULL DEFAULT%'",
+                )
+                .await?
+                .rows_affected();
+            assert!(booleans > 5, "only {booleans} tables with boolean defaults");
             db.execute_unprepared("PRAGMA writable_schema = OFF")
                 .await?;
             db.close().await?;
@@ -225,9 +265,16 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
             )
             .await?;
             db.close().await?;
-            return Ok(());
         }
     }
+    // A user whose row is gone: the id must never be handed out again.
+    let db = Database::connect(url).await?;
+    db.execute_unprepared(
+        "INSERT INTO \"user\" (email, password_hash) VALUES ('carl@example.com', 'h3')",
+    )
+    .await?;
+    db.execute_unprepared("DELETE FROM \"user\" WHERE email = 'carl@example.com'")
+        .await?;
     db.close().await?;
     Ok(())
 }
@@ -244,6 +291,7 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
         let expected: &[&str] = if url.starts_with("postgres") {
             &[
                 "column `user.created_at`: default timezone('utc'",
+                "column `user.id`: default identity by default (the original had nextval(",
                 "index `uq_user_provider` made a plain unique index",
                 "index `uq_auth_session_session_id` made a plain unique index",
             ]
@@ -252,6 +300,7 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
                 "table `project_task`: foreign key (user_id) → `user` on delete no action added",
                 "table `health_workout`: foreign key (calendar_event_id) → `calendar_event` on delete set null added",
                 "index `ux_calendar_event_user_external` re-created",
+                "column `user.is_active`: default true (the original had 1)",
             ]
         };
         for line in expected {
@@ -259,6 +308,15 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
         }
         assert_eq!(rows(&url).await?, before);
         ok(&url, &["doctor"])?;
+        // Ids go on past the deleted one (3).
+        let db = Database::connect(url.as_str()).await?;
+        db.execute_unprepared(
+            "INSERT INTO \"user\" (email, password_hash) VALUES ('dana@example.com', 'h4')",
+        )
+        .await?;
+        let id: i32 = one(&db, "SELECT id FROM \"user\" WHERE email = 'dana@example.com'").await?;
+        assert_eq!(id, 4);
+        db.close().await?;
         Ok::<_, Error>(())
     }
     .await;
