@@ -12,10 +12,12 @@
 //! 3. **foreign keys** — every reference resolves: `PRAGMA foreign_key_check` on SQLite; on
 //!    PostgreSQL, no constraint left `NOT VALID` and no row whose key matches nothing (rows
 //!    written with triggers disabled, say).
-//! 4. **practice root_id** — every practice row's `root_id` is its true root: a goal's is the
-//!    parentless non-session goal its `parent_id` chain leads to; a practice session's is the
-//!    root of its short-term goals; instances and metric values carry their session's;
-//!    definitions, groups and templates name a root goal.
+//! 4. **practice root_id** — every practice row's `root_id` is its true root: a parentless
+//!    goal other than a session is its own root; a parentless session's is the root goal it is
+//!    filed under — the root of its short-term goals — or, with none, itself (as the chain's
+//!    backfill left orphan sessions); every other goal's is its parent's; instances carry
+//!    their session's, metric values their instance's, metric and split definitions their
+//!    activity's; definitions, groups and templates name a root goal.
 //! 5. **seed names** — every table and index the specification names exists (at head).
 //!
 //! Doctor only reads (and, for an older revision, builds a scratch database elsewhere); it
@@ -96,8 +98,24 @@ pub async fn doctor(db: &DatabaseConnection, url: &str, json: bool) -> Outcome {
         .map_err(|error| format!("reading the schema: {error}"))?;
     let mut checks = vec![migrations];
     checks.push(schema(db, url, &live, &chain, revision, at_head).await);
-    checks.push(foreign_keys(db, &live).await?);
-    checks.push(root_ids(db, &live).await?);
+    // A check that cannot run is a failed check, reported with the others.
+    let could_not = |name: &'static str, error: String| {
+        Check::new(
+            name,
+            "could not be checked",
+            vec![crate::backup::redact(&error, url)],
+        )
+    };
+    checks.push(
+        foreign_keys(db, &live)
+            .await
+            .unwrap_or_else(|error| could_not("foreign keys", error)),
+    );
+    checks.push(
+        root_ids(db, &live)
+            .await
+            .unwrap_or_else(|error| could_not("practice root_id", error)),
+    );
     checks.push(if at_head {
         seed_names(backend, &live)
     } else {
@@ -232,7 +250,10 @@ async fn schema(
             Err(error) => {
                 return Check::skipped(
                     NAME,
-                    format!("can check the schema only at head here: {error}"),
+                    format!(
+                        "can check the schema only at head here: {}",
+                        crate::backup::redact(&error, url)
+                    ),
                 );
             }
         }
@@ -343,13 +364,19 @@ async fn foreign_keys(
     Ok(Check::new("foreign keys", summary, findings))
 }
 
-/// Goals reachable from a root goal, each with that root.
+/// Goals with the root their `parent_id` chain leads to: a parentless goal anchors a tree —
+/// a session keeps the root it is filed under, any other goal is its own root — and every
+/// descendant takes its anchor's root (as `m20260101_000002` backfilled them). A goal in a
+/// `parent_id` cycle is reached by no anchor.
 const TREE: &str = "WITH RECURSIVE tree(id, root) AS (\
-     SELECT id, id FROM goals WHERE parent_id IS NULL AND type <> 'PracticeSession' \
+     SELECT id, CASE WHEN type = 'PracticeSession' THEN root_id ELSE id END FROM goals \
+     WHERE parent_id IS NULL \
      UNION ALL SELECT g.id, t.root FROM goals g JOIN tree t ON g.parent_id = t.id) ";
 
-/// `x.root_id` names a root goal.
-const NAMES_A_ROOT: &str = "x.root_id IS NOT NULL AND EXISTS (SELECT 1 FROM tree t WHERE t.id = x.root_id AND t.root = x.root_id)";
+/// `x.root_id` names a root goal (parentless, not a session, its own root).
+const NAMES_A_ROOT: &str = "x.root_id IS NOT NULL AND EXISTS (SELECT 1 FROM goals r \
+     WHERE r.id = x.root_id AND r.parent_id IS NULL AND r.type <> 'PracticeSession' \
+     AND r.root_id = r.id)";
 
 /// The root_id rules: the rows of a table (alias `x`) that break one, and the tables each
 /// needs (all with a `root_id` column, except `practice_session_goals`).
@@ -362,11 +389,13 @@ const ROOT_RULES: [(&str, &str, &[&str]); 9] = [
         &["goals"],
     ),
     (
-        "practice sessions whose root_id is not a root goal or not the root of their short-term goals",
+        "practice sessions whose root_id is neither a root goal nor (with no short-term \
+         goals) the session itself, or not the root of their short-term goals",
         "FROM goals x WHERE x.type = 'PracticeSession' AND x.parent_id IS NULL \
-         AND (NOT (__ROOT__) OR EXISTS (SELECT 1 FROM practice_session_goals l \
-         JOIN tree t ON t.id = l.short_term_goal_id \
-         WHERE l.practice_session_id = x.id AND t.root <> x.root_id))",
+         AND (x.root_id IS NULL OR NOT (x.root_id = x.id OR (__ROOT__)) \
+         OR EXISTS (SELECT 1 FROM practice_session_goals l \
+         LEFT JOIN tree t ON t.id = l.short_term_goal_id \
+         WHERE l.practice_session_id = x.id AND (t.root IS NULL OR t.root <> x.root_id)))",
         &["goals", "practice_session_goals"],
     ),
     (

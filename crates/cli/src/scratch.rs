@@ -39,7 +39,16 @@ where
             let outcome = match with_database(url, &name) {
                 Ok(scratch_url) => match Database::connect(scratch_url.as_str()).await {
                     Ok(scratch) => {
-                        let outcome = build(scratch.clone()).await;
+                        // Never build in anything but the database just created (a URL
+                        // parameter naming another one, say).
+                        let outcome = match current_database(&scratch).await {
+                            Ok(current) if current == name => build(scratch.clone()).await,
+                            Ok(current) => Err(format!(
+                                "the scratch database's URL reached `{current}`, not `{name}`; \
+                                 nothing was built"
+                            )),
+                            Err(error) => Err(error),
+                        };
                         let _ = scratch.close().await;
                         outcome
                     }
@@ -65,7 +74,20 @@ where
     }
 }
 
-/// `url` with its database (path) replaced by `name`.
+async fn current_database(db: &DatabaseConnection) -> Result<String, String> {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT current_database()::text",
+    ))
+    .await
+    .map_err(|error| error.to_string())?
+    .ok_or_else(|| "no current database".to_owned())?
+    .try_get_by_index(0)
+    .map_err(|error| error.to_string())
+}
+
+/// `url` with its database (path) replaced by `name`, and without parameters that name
+/// another database (`dbname`, which sqlx applies after the path).
 fn with_database(url: &str, name: &str) -> Result<String, String> {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
@@ -79,8 +101,41 @@ fn with_database(url: &str, name: &str) -> Result<String, String> {
         Some(slash) => &base[..start + slash],
         None => base,
     };
-    Ok(match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
+    let query: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !pair.is_empty() && !key.eq_ignore_ascii_case("dbname")
+        })
+        .collect();
+    Ok(if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{}", query.join("&"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_scratch_url_names_only_the_scratch_database() {
+        assert_eq!(
+            with_database(
+                "postgres://u:p@h:5432/live?dbname=live&sslmode=disable",
+                "s"
+            ),
+            Ok("postgres://u:p@h:5432/s?sslmode=disable".to_owned())
+        );
+        assert_eq!(
+            with_database("postgres://h/live?DBNAME=live", "s"),
+            Ok("postgres://h/s".to_owned())
+        );
+        assert_eq!(
+            with_database("postgres://h", "s"),
+            Ok("postgres://h/s".to_owned())
+        );
+    }
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use lifeos_migration::MigratorTrait;
 use sea_orm::{ConnectionTrait, Database, DbBackend};
 
 /// Runs `doctor --json` and returns its report, whatever the exit status.
@@ -22,6 +23,7 @@ async fn a_clean_head_database_passes_and_a_damaged_one_is_named() -> TestResult
     let url = scratch.url.clone();
     let outcome = async {
         ok(&url, &["migrate", "up"])?;
+        practice(&url).await?;
         let clean = ok(&url, &["doctor"])?;
         for check in [
             "migrations",
@@ -70,6 +72,82 @@ async fn a_clean_head_database_passes_and_a_damaged_one_is_named() -> TestResult
     outcome
 }
 
+fn literal(backend: DbBackend, id: uuid::Uuid) -> String {
+    match backend {
+        DbBackend::Postgres => format!("'{id}'"),
+        _ => format!("x'{}'", id.simple()),
+    }
+}
+
+/// A user with a practice tree in every shape the chain allows: a root with a short-term
+/// goal, a session filed under the root and linked to it, an immediate goal under the
+/// session, an orphan session that is its own root, an activity group and definition with a
+/// metric and a split, a template, an instance of the session and a metric value.
+async fn practice(url: &str) -> TestResult {
+    let db = Database::connect(url).await?;
+    let backend = db.get_database_backend();
+    let [
+        root,
+        goal,
+        session,
+        immediate,
+        orphan,
+        group,
+        activity,
+        metric,
+        split,
+        template,
+        instance,
+        value,
+    ] = [(); 12].map(|()| literal(backend, uuid::Uuid::now_v7()));
+    for sql in [
+        "INSERT INTO \"user\" (email, password_hash) VALUES ('ann@example.com', 'x')".to_owned(),
+        format!(
+            "INSERT INTO goals (id, user_id, type, name, parent_id, root_id) VALUES \
+             ({root}, 1, 'UltimateGoal', 'Music', NULL, {root}), \
+             ({goal}, 1, 'ShortTermGoal', 'Scales', {root}, {root}), \
+             ({session}, 1, 'PracticeSession', 'Monday', NULL, {root}), \
+             ({immediate}, 1, 'ImmediateGoal', 'C major', {session}, {root}), \
+             ({orphan}, 1, 'PracticeSession', 'Orphan', NULL, {orphan})"
+        ),
+        format!(
+            "INSERT INTO practice_session_goals (practice_session_id, short_term_goal_id) \
+             VALUES ({session}, {goal})"
+        ),
+        format!(
+            "INSERT INTO activity_groups (id, root_id, name) VALUES ({group}, {root}, 'Technique')"
+        ),
+        format!(
+            "INSERT INTO activity_definitions (id, root_id, group_id, name) \
+             VALUES ({activity}, {root}, {group}, 'Scales')"
+        ),
+        format!(
+            "INSERT INTO metric_definitions (id, root_id, activity_id, name, unit) \
+             VALUES ({metric}, {root}, {activity}, 'Tempo', 'bpm')"
+        ),
+        format!(
+            "INSERT INTO split_definitions (id, root_id, activity_id, name, \"order\") \
+             VALUES ({split}, {root}, {activity}, 'Left hand', 1)"
+        ),
+        format!(
+            "INSERT INTO session_templates (id, root_id, name, template_data) \
+             VALUES ({template}, {root}, 'Daily', '{{}}')"
+        ),
+        format!(
+            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id) \
+             VALUES ({instance}, {root}, {session}, {activity})"
+        ),
+        format!(
+            "INSERT INTO metric_values (id, root_id, activity_instance_id, metric_definition_id, value) \
+             VALUES ({value}, {root}, {instance}, {metric}, 120)"
+        ),
+    ] {
+        db.execute_unprepared(&sql).await?;
+    }
+    db.close().await?;
+    Ok(())
+}
+
 /// Drops a seed-named index, adds a column, inserts a row whose foreign key points nowhere
 /// (bypassing enforcement) and a goal whose root_id is not its root.
 async fn damage(url: &str) -> TestResult {
@@ -79,19 +157,12 @@ async fn damage(url: &str) -> TestResult {
         .await?;
     db.execute_unprepared("ALTER TABLE journal_entry ADD COLUMN doctor_extra INTEGER")
         .await?;
-    db.execute_unprepared(
-        "INSERT INTO \"user\" (email, password_hash) VALUES ('ann@example.com', 'x')",
-    )
-    .await?;
     let (a, b, child) = (
         uuid::Uuid::now_v7(),
         uuid::Uuid::now_v7(),
         uuid::Uuid::now_v7(),
     );
-    let lit = |id: uuid::Uuid| match backend {
-        DbBackend::Postgres => format!("'{id}'"),
-        _ => format!("x'{}'", id.simple()),
-    };
+    let lit = |id: uuid::Uuid| literal(backend, id);
     db.execute_unprepared(&format!(
         "INSERT INTO goals (id, user_id, type, name, root_id) VALUES \
          ({a}, 1, 'UltimateGoal', 'A', {a}), ({b}, 1, 'UltimateGoal', 'B', {b})",
@@ -144,6 +215,24 @@ async fn an_older_revision_is_compared_with_what_the_chain_builds_there() -> Tes
             "{found}"
         );
         assert!(found.contains("skipped seed names"), "{found}");
+        if let Some((_, database)) = url
+            .starts_with("postgres")
+            .then(|| url.rsplit_once('/'))
+            .flatten()
+        {
+            // A URL parameter naming the live database must not make it the scratch one
+            // (doctor would migrate it).
+            let tricky = format!("{url}?dbname={database}");
+            refused(&tricky, &["doctor"])?;
+            let status = refused(&url, &["migrate", "status", "--check"])?;
+            assert!(status.contains(names[names.len() - 1].as_str()), "{status}");
+            let db = Database::connect(url.as_str()).await?;
+            let applied = lifeos_migration::Migrator::get_applied_migrations(&db)
+                .await?
+                .len();
+            db.close().await?;
+            assert_eq!(applied, names.len() - 3, "doctor changed the database");
+        }
 
         let db = Database::connect(url.as_str()).await?;
         db.execute_unprepared("DROP INDEX ix_journal_entry_user_mood")
