@@ -60,6 +60,25 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
         .position(|name| *name == last)
         .ok_or_else(|| format!("`{last}` is not in this chain"))?;
     println!("original LifeOS database at revision {revision} (this chain's {last})");
+    if let Some(zone) = server_time_zone(db).await
+        && ![
+            "UTC",
+            "Etc/UTC",
+            "GMT",
+            "Etc/GMT",
+            "UCT",
+            "Universal",
+            "Zulu",
+        ]
+        .contains(&zone.as_str())
+    {
+        println!(
+            "warning: this server's time zone is {zone}. The original's `now()` defaults \
+                 wrote local time into its `timestamp without time zone` columns; this chain \
+                 writes UTC. Rows the original wrote keep their local times — convert them if \
+                 that matters (see the README)."
+        );
+    }
 
     let mut live = lifeos_schema::snapshot(db)
         .await
@@ -81,13 +100,22 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
     let (plan, expected_ddl) = match built {
         Ok((expected, expected_ddl)) => {
             let live_ddl = Ddl::read(db).await?;
-            let plan = Plan::compare(&expected, &live, &expected_ddl, &live_ddl);
+            let plan = Plan::compare(
+                &expected,
+                &live,
+                &expected_ddl,
+                &live_ddl,
+                backend == DbBackend::Sqlite,
+            );
             if plan.blocking.is_empty() && plan.tolerated.is_empty() {
                 println!("schema: as the original had it at {revision}");
             }
             (plan, expected_ddl)
         }
-        Err(error) if revision == lifeos_schema::ORIGINAL_REVISION => {
+        Err(error)
+            if revision == lifeos_schema::ORIGINAL_REVISION
+                && crate::scratch::checked_in_applies(db).await? =>
+        {
             checked_in(backend, &live, &error)?;
             (Plan::default(), Ddl::default())
         }
@@ -169,10 +197,23 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
         ));
     }
     let title = lifeos_schema::head_title(backend);
-    let differences = lifeos_schema::diff_lines(
-        lifeos_schema::head(backend).unwrap_or_default(),
-        &now.render(&title),
-    );
+    let head = if crate::scratch::checked_in_applies(db).await? {
+        lifeos_schema::head(backend).map(str::to_owned)
+    } else {
+        match crate::stamp::expected_schema(db, url, chain.len() - 1).await {
+            Ok(schema) => Some(schema.render(&title)),
+            Err(error) => {
+                println!(
+                    "done, but the schema was not compared with the head schema (the \
+                     checked-in one is made on PostgreSQL 15, and {error}): run `lifeos \
+                     doctor` as a role that may create databases"
+                );
+                None
+            }
+        }
+    };
+    let Some(head) = head else { return Ok(()) };
+    let differences = lifeos_schema::diff_lines(&head, &now.render(&title));
     if !differences.is_empty() {
         return Err(format!(
             "adopted and migrated, but the schema differs from the head schema ({} lines; \
@@ -183,6 +224,28 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
     }
     println!("done: the schema is the head schema");
     Ok(())
+}
+
+/// The time zone the original's connections had on PostgreSQL (ours asks for UTC): the
+/// database's own setting, else the server configuration's (when this role may read it).
+async fn server_time_zone(db: &DatabaseConnection) -> Option<String> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return None;
+    }
+    for sql in [
+        "SELECT substr(s, 10) FROM pg_db_role_setting d, unnest(d.setconfig) s \
+         WHERE d.setrole = 0 AND lower(s) LIKE 'timezone=%' \
+         AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        "SELECT setting FROM pg_file_settings WHERE lower(name) = 'timezone' AND applied \
+         ORDER BY seqno DESC LIMIT 1",
+    ] {
+        if let Ok(rows) = query(db, sql).await
+            && let Some(Ok(zone)) = rows.first().map(|row| get::<String>(row, 0))
+        {
+            return Some(zone);
+        }
+    }
+    None
 }
 
 /// Without a scratch database (on PostgreSQL, a role without CREATEDB), the schema of a
@@ -376,10 +439,31 @@ struct Plan {
     constraints: BTreeSet<String>,
     /// Indexes that differ (missing, extra or changed), by name.
     indexes: BTreeSet<String>,
+    /// SQLite: tables to rebuild for their declared types or `AUTOINCREMENT`.
+    rebuild: BTreeSet<String>,
+}
+
+/// Extensions the Life Graph migrations install (`IF NOT EXISTS`): a live database may
+/// already have them.
+const CHAIN_EXTENSIONS: [&str; 3] = ["pgcrypto", "pg_trgm", "btree_gist"];
+
+/// SQLite column types SQLAlchemy declared where this chain declares another name for the
+/// same values (the original's SQLite databases were its test databases): `DATETIME`,
+/// `DATE` and `JSON` hold the same text as `datetime_text`, `date_text` and `json_text`;
+/// `NUMERIC(p, s)` the same numbers as `real(p, s)`. A rebuild under this chain's name keeps
+/// every value (text stays text; numbers become REAL, as `NUMERIC(p, s)` mostly stored them).
+fn same_values(ours: &str, theirs: &str) -> bool {
+    match (ours, theirs) {
+        ("datetime_text", "datetime") | ("date_text", "date") | ("json_text", "json") => true,
+        _ => ours
+            .strip_prefix("real(")
+            .zip(theirs.strip_prefix("numeric("))
+            .is_some_and(|(a, b)| a == b),
+    }
 }
 
 impl Plan {
-    fn compare(expected: &Schema, live: &Schema, want: &Ddl, have: &Ddl) -> Self {
+    fn compare(expected: &Schema, live: &Schema, want: &Ddl, have: &Ddl, sqlite: bool) -> Self {
         let mut plan = Self::default();
         let names: BTreeSet<&String> = expected.tables.keys().chain(live.tables.keys()).collect();
         for name in names {
@@ -399,7 +483,16 @@ impl Plan {
             for column in columns {
                 match (a.columns.get(column), b.columns.get(column)) {
                     (Some(x), Some(y)) => {
-                        if x.data_type != y.data_type || x.nullable != y.nullable {
+                        if sqlite
+                            && x.nullable == y.nullable
+                            && same_values(&x.data_type, &y.data_type)
+                        {
+                            plan.tolerated.push(format!(
+                                "column `{name}.{column}`: type {} (the original declared {}; same values)",
+                                x.data_type, y.data_type
+                            ));
+                            plan.rebuild.insert(name.clone());
+                        } else if x.data_type != y.data_type || x.nullable != y.nullable {
                             plan.blocking.push(format!(
                                 "column `{name}.{column}`: expected {} {}, found {} {}",
                                 x.data_type,
@@ -427,6 +520,22 @@ impl Plan {
                         "column `{name}.{column}` is not one the original had here"
                     )),
                 }
+            }
+            let autoincrement = |ddl: &Ddl| {
+                ddl.tables
+                    .get(name)
+                    .is_some_and(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
+            };
+            if sqlite && autoincrement(want) != autoincrement(have) {
+                plan.tolerated.push(format!(
+                    "table `{name}`: {} AUTOINCREMENT (ids never reused)",
+                    if autoincrement(want) {
+                        "made"
+                    } else {
+                        "no longer"
+                    }
+                ));
+                plan.rebuild.insert(name.clone());
             }
             if a.primary_key != b.primary_key {
                 plan.blocking.push(format!(
@@ -478,13 +587,20 @@ impl Plan {
                 }
             }
         }
-        let mut others = Vec::new();
-        for line in expected.diff(live) {
-            if !line.starts_with("table ") {
-                others.push(line);
+        let mut live = live.clone();
+        for extension in CHAIN_EXTENSIONS {
+            if !expected.extensions.contains(extension) && live.extensions.remove(extension) {
+                plan.tolerated.push(format!(
+                    "extension `{extension}` is installed already (the Life Graph migrations \
+                     install it; kept)"
+                ));
             }
         }
-        plan.blocking.extend(others);
+        for line in expected.diff(&live) {
+            if !line.starts_with("table ") {
+                plan.blocking.push(line);
+            }
+        }
         plan
     }
 }
@@ -567,15 +683,12 @@ async fn take_over(
         txn.commit().await.map_err(|error| error.to_string())
     }
     .await;
-    if enforced {
-        let restored = db
-            .execute_unprepared("PRAGMA foreign_keys = ON")
-            .await
-            .map_err(|error| error.to_string());
-        outcome.and(restored.map(|_| ()))
-    } else {
-        outcome
+    if enforced && let Err(error) = db.execute_unprepared("PRAGMA foreign_keys = ON").await {
+        // The take-over itself is committed or rolled back by now; the pragma concerns only
+        // this connection, which the chain's runner handles on its own.
+        println!("note: could not switch SQLite foreign-key enforcement back on: {error}");
     }
+    outcome
 }
 
 /// Brings the tolerated differences in line with the expected DDL.
@@ -590,6 +703,7 @@ async fn repair(
             .defaults
             .keys()
             .chain(plan.constraints.iter())
+            .chain(plan.rebuild.iter())
             .collect();
         for table in tables {
             let sql = want

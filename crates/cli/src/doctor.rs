@@ -236,7 +236,10 @@ async fn schema(
     const NAME: &str = "schema";
     let backend = db.get_database_backend();
     let title = lifeos_schema::head_title(backend);
-    let (expected, against) = if at_head {
+    let faithful = crate::scratch::checked_in_applies(db)
+        .await
+        .unwrap_or(false);
+    let (expected, against) = if at_head && faithful {
         match lifeos_schema::head(backend) {
             Some(text) => (text.to_owned(), "the checked-in head schema".to_owned()),
             None => return Check::skipped(NAME, "no head schema for this backend"),
@@ -245,13 +248,26 @@ async fn schema(
         match crate::stamp::expected_schema(db, url, at).await {
             Ok(schema) => (
                 schema.render(&title),
-                format!("the schema the chain builds at {}", chain[at]),
+                if at_head {
+                    "the head schema the chain builds (this server is not the PostgreSQL 15 \
+                     the checked-in one is made on)"
+                        .to_owned()
+                } else {
+                    format!("the schema the chain builds at {}", chain[at])
+                },
             ),
             Err(error) => {
                 return Check::skipped(
                     NAME,
                     format!(
-                        "can check the schema only at head here: {}",
+                        "{}: {}",
+                        if at_head {
+                            "cannot check the schema: the checked-in one is made on \
+                             PostgreSQL 15, and no scratch database could be made to build it \
+                             on this server"
+                        } else {
+                            "can check the schema only at head here"
+                        },
                         crate::backup::redact(&error, url)
                     ),
                 );

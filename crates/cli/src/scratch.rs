@@ -74,6 +74,26 @@ where
     }
 }
 
+/// Whether the checked-in schemas (`lifeos_schema::HEAD_*`, `ORIGINAL_*`) describe `db`'s
+/// server faithfully: always on SQLite; on PostgreSQL only on major version 15, on which they
+/// are made (other versions spell some definitions differently).
+pub async fn checked_in_applies(db: &DatabaseConnection) -> Result<bool, String> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(true);
+    }
+    let version: i32 = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('server_version_num')::int",
+        ))
+        .await
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| "no server version".to_owned())?
+        .try_get_by_index(0)
+        .map_err(|error| error.to_string())?;
+    Ok(version / 10000 == 15)
+}
+
 async fn current_database(db: &DatabaseConnection) -> Result<String, String> {
     db.query_one_raw(sea_orm::Statement::from_string(
         DbBackend::Postgres,

@@ -200,6 +200,12 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
                 ))
                 .await?;
             }
+            // A server in another time zone than UTC.
+            db.execute_unprepared(
+                "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET timezone = %L', \
+                 current_database(), 'Europe/Berlin'); END $$",
+            )
+            .await?;
             // Its unique rules there were constraints, not indexes.
             for (table, name, columns) in [
                 (
@@ -264,6 +270,26 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
                 .await?
                 .rows_affected();
             assert!(booleans > 5, "only {booleans} tables with boolean defaults");
+            // Its declared types were SQLAlchemy's, and its ids not AUTOINCREMENT.
+            let mut retyped = 0;
+            for (ours, theirs) in [
+                (" datetime_text", " DATETIME"),
+                (" date_text", " DATE"),
+                (" json_text", " JSON"),
+                (" real(", " NUMERIC("),
+                (" PRIMARY KEY AUTOINCREMENT", " PRIMARY KEY"),
+            ] {
+                retyped += db
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Sqlite,
+                        "UPDATE sqlite_master SET sql = replace(sql, ?, ?) \
+                         WHERE type = 'table' AND instr(sql, ?) > 0",
+                        [ours.into(), theirs.into(), ours.into()],
+                    ))
+                    .await?
+                    .rows_affected();
+            }
+            assert!(retyped > 60, "only {retyped} table rewrites");
             db.execute_unprepared("PRAGMA writable_schema = OFF")
                 .await?;
             db.close().await?;
@@ -278,8 +304,19 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
             db.close().await?;
         }
     }
-    // A user whose row is gone: the id must never be handed out again.
+    // A user whose row is gone; a workout inferred from a calendar event (a table that gains
+    // its key on SQLite).
     let db = Database::connect(url).await?;
+    db.execute_unprepared(
+        "INSERT INTO calendar_event (user_id, title, start_time) \
+         VALUES (1, 'Run', '2025-12-20 07:00:00')",
+    )
+    .await?;
+    db.execute_unprepared(
+        "INSERT INTO health_workout (user_id, workout_type, intensity, calendar_event_id, \
+         confidence_score) VALUES (1, 'run', 'easy', 1, 0.75)",
+    )
+    .await?;
     db.execute_unprepared(
         "INSERT INTO \"user\" (email, password_hash) VALUES ('carl@example.com', 'h3')",
     )
@@ -301,6 +338,7 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
         eprintln!("{said}"); // shown by `--nocapture`
         let expected: &[&str] = if url.starts_with("postgres") {
             &[
+                "warning: this server's time zone is Europe/Berlin",
                 "column `user.created_at`: default timezone('utc'",
                 "column `user.id`: default identity by default (the original had nextval(",
                 "index `uq_user_provider` made a plain unique index",
@@ -312,6 +350,8 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
                 "table `health_workout`: foreign key (calendar_event_id) → `calendar_event` on delete set null added",
                 "index `ux_calendar_event_user_external` re-created",
                 "column `user.is_active`: default true (the original had 1)",
+                "column `user.created_at`: type datetime_text (the original declared datetime; same values)",
+                "table `user`: made AUTOINCREMENT",
             ]
         };
         for line in expected {
@@ -319,14 +359,23 @@ async fn a_database_in_the_originals_own_shape_is_adopted() -> TestResult {
         }
         assert_eq!(rows(&url).await?, before);
         ok(&url, &["doctor"])?;
-        // Ids go on past the deleted one (3).
         let db = Database::connect(url.as_str()).await?;
+        let workout: String = one(
+            &db,
+            "SELECT workout_type || ' ' || CAST(calendar_event_id AS TEXT) || ' ' || \
+             CAST(confidence_score AS TEXT) FROM health_workout",
+        )
+        .await?;
+        assert_eq!(workout, "run 1 0.75");
+        // PostgreSQL: ids go on past the deleted one (3), from the old sequence. SQLite: the
+        // original's tables were not AUTOINCREMENT, so SQLite had made 3 free again.
+        let postgres = db.get_database_backend() == DbBackend::Postgres;
         db.execute_unprepared(
             "INSERT INTO \"user\" (email, password_hash) VALUES ('dana@example.com', 'h4')",
         )
         .await?;
         let id: i32 = one(&db, "SELECT id FROM \"user\" WHERE email = 'dana@example.com'").await?;
-        assert_eq!(id, 4);
+        assert_eq!(id, if postgres { 4 } else { 3 });
         db.close().await?;
         Ok::<_, Error>(())
     }
