@@ -376,7 +376,8 @@ impl Ddl {
         }
         for row in query(
             db,
-            "SELECT i.relname, t.relname, pg_get_indexdef(i.oid), EXISTS (SELECT 1 FROM \
+            "SELECT i.relname, t.relname, regexp_replace(pg_get_indexdef(i.oid), \
+             ' ON (ONLY )?' || quote_ident(n.nspname) || '\\.', ' ON \\1'), EXISTS (SELECT 1 FROM \
              pg_constraint k WHERE k.conindid = i.oid AND k.conrelid = t.oid AND k.contype = 'u') \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
              JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
@@ -659,8 +660,8 @@ async fn take_over(
             let broken = txn
                 .query_all_raw(Statement::from_string(
                     backend,
-                    "SELECT \"table\", parent, count(*) FROM pragma_foreign_key_check \
-                     GROUP BY 1, 2 ORDER BY 1, 2",
+                    "SELECT \"table\", parent, count(*), group_concat(rowid, ', ') \
+                     FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2",
                 ))
                 .await
                 .map_err(|error| error.to_string())?;
@@ -669,8 +670,11 @@ async fn take_over(
                 for row in &broken {
                     let (table, parent, count): (String, String, i64) =
                         (get(row, 0)?, get(row, 1)?, get(row, 2)?);
+                    let rowids: String = get::<Option<String>>(row, 3)?.unwrap_or_default();
+                    let shown: String = rowids.chars().take(80).collect();
                     lines.push(format!(
-                        "{count} rows of `{table}` reference a missing `{parent}` row"
+                        "{count} rows of `{table}` reference a missing `{parent}` row (rowid {shown}{})",
+                        if shown.len() < rowids.len() { ", …" } else { "" }
                     ));
                 }
                 return Err(format!(
@@ -827,10 +831,27 @@ async fn serial_to_identity(
         ))
         .await
         .map_err(|error| error.to_string())?;
-    let sequence: Option<String> = match rows.first() {
+    let owned: Option<String> = match rows.first() {
         Some(row) => get(row, 0)?,
         None => None,
     };
+    // A sequence the column uses without owning it (`nextval('…'::regclass)` by hand) still
+    // says which ids were handed out; it is left in place (something else may use it).
+    let used = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT substring(pg_get_expr(d.adbin, d.adrelid) from 'nextval\\(''([^'']+)''') \
+             FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid \
+             AND a.attnum = d.adnum WHERE d.adrelid = $1::regclass AND a.attname = $2",
+            [t.clone().into(), column.into()],
+        ))
+        .await
+        .map_err(|error| error.to_string())?;
+    let used: Option<String> = match used.first() {
+        Some(row) => get(row, 0)?,
+        None => None,
+    };
+    let sequence = owned.clone().or(used);
     let mut next: i64 = one(
         txn,
         &format!("SELECT coalesce(max({c}), 0)::bigint + 1 FROM {t}"),
@@ -853,7 +874,7 @@ async fn serial_to_identity(
         &format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"),
     )
     .await?;
-    if let Some(sequence) = &sequence {
+    if let Some(sequence) = &owned {
         execute(txn, &format!("DROP SEQUENCE {sequence}")).await?;
     }
     execute(

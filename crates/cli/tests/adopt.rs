@@ -86,12 +86,44 @@ async fn one<T: sea_orm::TryGetable>(db: &DatabaseConnection, sql: &str) -> Resu
         .try_get_by_index(0)?)
 }
 
-/// The schema and row counts, to show that a refusal changed nothing.
+/// Every table (the bookkeeping ones included), the schema, Alembic's revision and the row
+/// counts, to show that a refusal changed nothing.
 async fn state(url: &str) -> Result<String, Error> {
     let db = Database::connect(url).await?;
+    let backend = db.get_database_backend();
+    let tables = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            match backend {
+                DbBackend::Postgres => {
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = 'public' ORDER BY 1"
+                }
+                _ => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+            },
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let revisions = if tables.iter().any(|table| table == "alembic_version") {
+        db.query_all_raw(Statement::from_string(
+            backend,
+            "SELECT version_num FROM alembic_version ORDER BY 1",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
     let schema = lifeos_schema::snapshot(&db).await?.render("state");
     db.close().await?;
-    Ok(format!("{schema}{:?}", rows(url).await.ok()))
+    Ok(format!(
+        "{tables:?}\n{revisions:?}\n{schema}{:?}",
+        rows(url).await.ok()
+    ))
 }
 
 /// Adopts an original database at `revision`: every row kept, head reached, doctor clean.
@@ -390,7 +422,9 @@ async fn what_is_not_an_original_database_is_refused_and_left_alone() -> TestRes
     let url = scratch.url.clone();
     let outcome = async {
         // Nothing at all.
+        let before = state(&url).await?;
         let said = refused(&url, &["adopt"])?;
+        assert_eq!(state(&url).await?, before);
         assert!(
             said.contains("not a database of the original LifeOS"),
             "{said}"
@@ -403,7 +437,9 @@ async fn what_is_not_an_original_database_is_refused_and_left_alone() -> TestRes
         db.execute_unprepared("INSERT INTO alembic_version VALUES ('003')")
             .await?;
         db.close().await?;
+        let before = state(&url).await?;
         let said = refused(&url, &["adopt"])?;
+        assert_eq!(state(&url).await?, before);
         assert!(
             said.contains("revision `003` is not one of the original LifeOS chain"),
             "{said}"
@@ -474,7 +510,18 @@ async fn adopting_twice_or_a_schema_that_differs_changes_nothing() -> TestResult
         db.execute_unprepared("ALTER TABLE finance_account ADD COLUMN description TEXT")
             .await?;
         db.close().await?;
-        ok(&url, &["adopt"])?;
+        let backup = std::env::temp_dir().join(format!(
+            "lifeos_adopt_backup_{}.dump",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let backup_path = backup.to_string_lossy().into_owned();
+        let said = ok(&url, &["adopt", "--backup", &backup_path]);
+        let written = std::fs::metadata(&backup)
+            .map(|meta| meta.len())
+            .unwrap_or(0);
+        let _ = std::fs::remove_file(&backup);
+        said?;
+        assert!(written > 0, "no backup written before adopting");
         let adopted = state(&url).await?;
         let said = refused(&url, &["adopt"])?;
         assert!(
