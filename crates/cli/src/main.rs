@@ -8,8 +8,8 @@
 //! lifeos migrate up --backup FILE        # a consistent backup first
 //! lifeos migrate up --dry-run            # run in one transaction, print the SQL, roll back
 //! lifeos migrate stamp NAME [--force]    # record a revision, after checking the schema is its
-//! lifeos adopt [--backup FILE]          # take over an original LifeOS database, migrate to head
-//! lifeos doctor [--json]                # check migrations, schema, foreign keys, root_id, names
+//! lifeos adopt [--backup FILE]           # take over an original LifeOS database, migrate to head
+//! lifeos doctor [--json]                 # check migrations, schema, foreign keys, root_id, names
 //! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
 //! ```
 //!
@@ -18,9 +18,9 @@
 //! `lifeos_migration::Migrator`, so it holds the migration lock and takes turns with any other
 //! migrator. Progress is a bar on a terminal and plain lines otherwise; `-v` logs more
 //! (tracing, on standard error). Exit status: 0 when done, 1 on any failure (2 for a usage
-//! error, as clap reports it), and 1 from `status --check` when anything is pending or a
-//! recorded migration is unknown to this binary (a CI gate). No output shows the URL's
-//! password.
+//! error, as clap reports it), 1 from `status --check` when anything is pending or a recorded
+//! migration is unknown to this binary (a CI gate), and 1 from `doctor` on any finding. No
+//! output shows the URL's password.
 
 mod adopt;
 mod backup;
