@@ -60,24 +60,32 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
         .position(|name| *name == last)
         .ok_or_else(|| format!("`{last}` is not in this chain"))?;
     println!("original LifeOS database at revision {revision} (this chain's {last})");
-    if let Some(zone) = server_time_zone(db).await
-        && ![
-            "UTC",
-            "Etc/UTC",
-            "GMT",
-            "Etc/GMT",
-            "UCT",
-            "Universal",
-            "Zulu",
-        ]
-        .contains(&zone.as_str())
-    {
-        println!(
-            "warning: this server's time zone is {zone}. The original's `now()` defaults \
+    match server_time_zone(db).await {
+        Ok(Some(zone))
+            if ![
+                "utc",
+                "etc/utc",
+                "gmt",
+                "etc/gmt",
+                "uct",
+                "universal",
+                "zulu",
+            ]
+            .contains(&zone.to_ascii_lowercase().as_str()) =>
+        {
+            println!(
+                "warning: this server's time zone is {zone}. The original's `now()` defaults \
                  wrote local time into its `timestamp without time zone` columns; this chain \
                  writes UTC. Rows the original wrote keep their local times — convert them if \
                  that matters (see the README)."
-        );
+            );
+        }
+        Err(()) => println!(
+            "note: could not tell the server's time zone (this role may not read the server \
+             configuration). If `SHOW timezone` in psql is not UTC, rows the original wrote \
+             hold local times, while this chain writes UTC (see the README)."
+        ),
+        Ok(_) => {}
     }
 
     let mut live = lifeos_schema::snapshot(db)
@@ -112,7 +120,7 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
             }
             (plan, expected_ddl)
         }
-        Err(error)
+        Err(crate::scratch::ScratchError::Unavailable(error))
             if revision == lifeos_schema::ORIGINAL_REVISION
                 && crate::scratch::checked_in_applies(db).await? =>
         {
@@ -149,6 +157,16 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
             println!("  {line}");
         }
     }
+    // Rows whose keys already point nowhere (the original never enforced keys on SQLite;
+    // triggers disabled on PostgreSQL) would fail the chain later, half-way: refuse now.
+    let integrity = crate::doctor::foreign_keys(db, &live).await?;
+    if !integrity.findings.is_empty() {
+        return Err(format!(
+            "rows whose foreign keys point nowhere; fix or remove them first, nothing was \
+             changed:\n  {}",
+            integrity.findings.join("\n  ")
+        ));
+    }
     if let Some(file) = backup {
         crate::backup::backup(db, url, file).await?;
     }
@@ -163,12 +181,19 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
     );
 
     let steps = chain.len() - end - 1;
-    Migrator::up(db, None).await.map_err(|error| {
-        format!(
-            "the database is adopted (at {last}), but migrating it to head failed: {error}. \
-             Fix the cause and run `lifeos migrate up`"
-        )
-    })?;
+    if let Err(error) = Migrator::up(db, None).await {
+        // Each migration commits on its own: say where it stopped.
+        let recorded = crate::migrate::read_records(db).await.unwrap_or_default();
+        let at = chain
+            .iter()
+            .rev()
+            .find(|name| recorded.contains_key(*name))
+            .map_or(last.as_str(), String::as_str);
+        return Err(format!(
+            "the database is adopted, but migrating it to head failed: {error}. It is at {at} \
+             now; fix the cause and run `lifeos migrate up` (or restore the backup)"
+        ));
+    }
     println!("migrated to head: {steps} migrations applied");
 
     let now = lifeos_schema::snapshot(db)
@@ -226,26 +251,44 @@ async fn run(db: &DatabaseConnection, url: &str, backup: Option<&Path>) -> Outco
     Ok(())
 }
 
-/// The time zone the original's connections had on PostgreSQL (ours asks for UTC): the
-/// database's own setting, else the server configuration's (when this role may read it).
-async fn server_time_zone(db: &DatabaseConnection) -> Option<String> {
+/// The time zone the original's connections had on PostgreSQL (ours asks for UTC, so
+/// `SHOW timezone` here says nothing): the setting for this database and role, this role,
+/// this database, else the server configuration's (when this role may read it). `Err` when
+/// it cannot be told; `Ok(None)` on SQLite.
+async fn server_time_zone(db: &DatabaseConnection) -> Result<Option<String>, ()> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return None;
+        return Ok(None);
     }
-    for sql in [
-        "SELECT substr(s, 10) FROM pg_db_role_setting d, unnest(d.setconfig) s \
-         WHERE d.setrole = 0 AND lower(s) LIKE 'timezone=%' \
-         AND d.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        "SELECT setting FROM pg_file_settings WHERE lower(name) = 'timezone' AND applied \
-         ORDER BY seqno DESC LIMIT 1",
+    const SETTING: &str = "SELECT substr(s, 10) FROM pg_db_role_setting d, unnest(d.setconfig) s \
+         WHERE lower(s) LIKE 'timezone=%' AND ";
+    let this_database = "(SELECT oid FROM pg_database WHERE datname = current_database())";
+    let this_role = "(SELECT oid FROM pg_roles WHERE rolname = current_user)";
+    for (database, role) in [
+        (this_database, this_role),
+        ("0", this_role),
+        (this_database, "0"),
     ] {
-        if let Ok(rows) = query(db, sql).await
+        let sql = format!("{SETTING}d.setdatabase = {database} AND d.setrole = {role}");
+        if let Ok(rows) = query(db, &sql).await
             && let Some(Ok(zone)) = rows.first().map(|row| get::<String>(row, 0))
         {
-            return Some(zone);
+            return Ok(Some(zone));
         }
     }
-    None
+    match query(
+        db,
+        "SELECT setting FROM pg_file_settings WHERE lower(name) = 'timezone' AND applied \
+         ORDER BY seqno DESC LIMIT 1",
+    )
+    .await
+    {
+        Ok(rows) => match rows.first() {
+            Some(row) => get::<String>(row, 0).map(Some).map_err(|_| ()),
+            // Not configured: PostgreSQL's own default, GMT.
+            None => Ok(Some("GMT".to_owned())),
+        },
+        Err(_) => Err(()),
+    }
 }
 
 /// Without a scratch database (on PostgreSQL, a role without CREATEDB), the schema of a
@@ -376,8 +419,8 @@ impl Ddl {
         }
         for row in query(
             db,
-            "SELECT i.relname, t.relname, regexp_replace(pg_get_indexdef(i.oid), \
-             ' ON (ONLY )?' || quote_ident(n.nspname) || '\\.', ' ON \\1'), EXISTS (SELECT 1 FROM \
+            "SELECT i.relname, t.relname, replace(replace(pg_get_indexdef(i.oid), \
+             ' ON ONLY ' || quote_ident(n.nspname) || '.', ' ON ONLY '), ' ON ' || quote_ident(n.nspname) || '.', ' ON '), EXISTS (SELECT 1 FROM \
              pg_constraint k WHERE k.conindid = i.oid AND k.conrelid = t.oid AND k.contype = 'u') \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
              JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
@@ -523,9 +566,16 @@ impl Plan {
                 }
             }
             let autoincrement = |ddl: &Ddl| {
-                ddl.tables
-                    .get(name)
-                    .is_some_and(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT"))
+                ddl.tables.get(name).is_some_and(|sql| {
+                    let words: Vec<String> = sql
+                        .split(|c: char| c.is_whitespace() || c == ',' || c == '(' || c == ')')
+                        .filter(|word| !word.is_empty())
+                        .map(str::to_ascii_uppercase)
+                        .collect();
+                    words
+                        .windows(3)
+                        .any(|w| w[0] == "PRIMARY" && w[1] == "KEY" && w[2] == "AUTOINCREMENT")
+                })
             };
             if sqlite && autoincrement(want) != autoincrement(have) {
                 plan.tolerated.push(format!(
@@ -660,7 +710,8 @@ async fn take_over(
             let broken = txn
                 .query_all_raw(Statement::from_string(
                     backend,
-                    "SELECT \"table\", parent, count(*), group_concat(rowid, ', ') \
+                    "SELECT \"table\", parent, count(*), \
+                     group_concat(coalesce(rowid, '?'), ', ') \
                      FROM pragma_foreign_key_check GROUP BY 1, 2 ORDER BY 1, 2",
                 ))
                 .await
@@ -671,10 +722,11 @@ async fn take_over(
                     let (table, parent, count): (String, String, i64) =
                         (get(row, 0)?, get(row, 1)?, get(row, 2)?);
                     let rowids: String = get::<Option<String>>(row, 3)?.unwrap_or_default();
-                    let shown: String = rowids.chars().take(80).collect();
+                    let all: Vec<&str> = rowids.split(", ").collect();
                     lines.push(format!(
-                        "{count} rows of `{table}` reference a missing `{parent}` row (rowid {shown}{})",
-                        if shown.len() < rowids.len() { ", …" } else { "" }
+                        "{count} rows of `{table}` reference a missing `{parent}` row (rowid {}{})",
+                        all[..all.len().min(10)].join(", "),
+                        if all.len() > 10 { ", …" } else { "" }
                     ));
                 }
                 return Err(format!(
@@ -695,7 +747,11 @@ async fn take_over(
     outcome
 }
 
-/// Brings the tolerated differences in line with the expected DDL.
+/// Brings the tolerated differences in line with the expected DDL. SQLite rebuilds each
+/// table concerned. PostgreSQL goes in the order that dependencies allow: differing foreign
+/// keys and checks are dropped, then differing indexes (a key may depend on a unique one),
+/// defaults and identities are set, the expected indexes created, and last the expected keys
+/// and checks added (a key may need a new unique index).
 async fn repair(
     txn: &sea_orm::DatabaseTransaction,
     plan: &Plan,
@@ -719,23 +775,28 @@ async fn repair(
                 .map_err(|error| format!("rebuilding `{table}`: {error}"))?;
         }
     }
-    // Indexes the live database has in another form (or should not have) go first.
     let have = Ddl::read(txn).await?;
+    let none = BTreeMap::new();
+    let alter = |table: &str, change: String| format!("ALTER TABLE {} {change}", quote(table));
+    if !sqlite {
+        for table in &plan.constraints {
+            let wanted = want.constraints.get(table).unwrap_or(&none);
+            for (name, definition) in have.constraints.get(table).unwrap_or(&none) {
+                if wanted.get(name) != Some(definition) {
+                    let sql = alter(table, format!("DROP CONSTRAINT {}", quote(name)));
+                    execute(txn, &sql).await?;
+                }
+            }
+        }
+    }
     for index in &plan.indexes {
         if let Some((table, _, owned)) = have.indexes.get(index) {
-            if *owned {
-                execute(
-                    txn,
-                    &format!(
-                        "ALTER TABLE {} DROP CONSTRAINT {}",
-                        quote(table),
-                        quote(index)
-                    ),
-                )
-                .await?;
+            let sql = if *owned {
+                alter(table, format!("DROP CONSTRAINT {}", quote(index)))
             } else {
-                execute(txn, &format!("DROP INDEX {}", quote(index))).await?;
-            }
+                format!("DROP INDEX {}", quote(index))
+            };
+            execute(txn, &sql).await?;
         }
     }
     if !sqlite {
@@ -750,46 +811,8 @@ async fn repair(
                     Some(expression) => format!("SET DEFAULT {expression}"),
                     None => "DROP DEFAULT".to_owned(),
                 };
-                execute(
-                    txn,
-                    &format!(
-                        "ALTER TABLE {} ALTER COLUMN {} {change}",
-                        quote(table),
-                        quote(column)
-                    ),
-                )
-                .await?;
-            }
-        }
-        let none = BTreeMap::new();
-        for table in &plan.constraints {
-            let wanted = want.constraints.get(table).unwrap_or(&none);
-            let found = have.constraints.get(table).unwrap_or(&none);
-            for (name, definition) in found {
-                if wanted.get(name) != Some(definition) {
-                    execute(
-                        txn,
-                        &format!(
-                            "ALTER TABLE {} DROP CONSTRAINT {}",
-                            quote(table),
-                            quote(name)
-                        ),
-                    )
-                    .await?;
-                }
-            }
-            for (name, definition) in wanted {
-                if found.get(name) != Some(definition) {
-                    execute(
-                        txn,
-                        &format!(
-                            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-                            quote(table),
-                            quote(name)
-                        ),
-                    )
-                    .await?;
-                }
+                let sql = alter(table, format!("ALTER COLUMN {} {change}", quote(column)));
+                execute(txn, &sql).await?;
             }
         }
     }
@@ -797,16 +820,25 @@ async fn repair(
         if let Some((table, sql, owned)) = want.indexes.get(index) {
             execute(txn, sql).await?;
             if *owned {
-                execute(
-                    txn,
-                    &format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE USING INDEX {}",
-                        quote(table),
-                        quote(index),
-                        quote(index)
-                    ),
-                )
-                .await?;
+                let sql = alter(
+                    table,
+                    format!("ADD CONSTRAINT {0} UNIQUE USING INDEX {0}", quote(index)),
+                );
+                execute(txn, &sql).await?;
+            }
+        }
+    }
+    if !sqlite {
+        for table in &plan.constraints {
+            let found = have.constraints.get(table).unwrap_or(&none);
+            for (name, definition) in want.constraints.get(table).unwrap_or(&none) {
+                if found.get(name) != Some(definition) {
+                    let sql = alter(
+                        table,
+                        format!("ADD CONSTRAINT {} {definition}", quote(name)),
+                    );
+                    execute(txn, &sql).await?;
+                }
             }
         }
     }
@@ -840,7 +872,7 @@ async fn serial_to_identity(
     let used = txn
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT substring(pg_get_expr(d.adbin, d.adrelid) from 'nextval\\(''([^'']+)''') \
+            "SELECT substring(pg_get_expr(d.adbin, d.adrelid) from 'nextval[(]''([^'']+)''') \
              FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid \
              AND a.attnum = d.adnum WHERE d.adrelid = $1::regclass AND a.attname = $2",
             [t.clone().into(), column.into()],
@@ -851,13 +883,13 @@ async fn serial_to_identity(
         Some(row) => get(row, 0)?,
         None => None,
     };
-    let sequence = owned.clone().or(used);
+    let sequences: BTreeSet<String> = owned.iter().chain(used.iter()).cloned().collect();
     let mut next: i64 = one(
         txn,
         &format!("SELECT coalesce(max({c}), 0)::bigint + 1 FROM {t}"),
     )
     .await?;
-    if let Some(sequence) = &sequence {
+    for sequence in &sequences {
         // `pg_get_serial_sequence` returns the name already quoted as needed.
         let after: i64 = one(
             txn,

@@ -15,7 +15,8 @@
 //! 4. **practice root_id** — every practice row's `root_id` is its true root: a parentless
 //!    goal other than a session is its own root; a parentless session's is the root goal it is
 //!    filed under — the root of its short-term goals — or, with none, itself (as the chain's
-//!    backfill left orphan sessions); every other goal's is its parent's; instances carry
+//!    backfill left orphan sessions; a session it rooted in itself although it has
+//!    short-term goals is a finding); every other goal's is its parent's; instances carry
 //!    their session's, metric values their instance's, metric and split definitions their
 //!    activity's; definitions, groups and templates name a root goal.
 //! 5. **seed names** — every table and index the specification names exists (at head).
@@ -52,11 +53,12 @@ impl Status {
 }
 
 /// One check: what it found (each finding one line).
-struct Check {
+pub(crate) struct Check {
     name: &'static str,
     status: Status,
     summary: String,
-    findings: Vec<String>,
+    /// What the check found, one line each (empty when it passed).
+    pub(crate) findings: Vec<String>,
 }
 
 impl Check {
@@ -256,7 +258,14 @@ async fn schema(
                     format!("the schema the chain builds at {}", chain[at])
                 },
             ),
-            Err(error) => {
+            Err(crate::scratch::ScratchError::Failed(error)) => {
+                return Check::new(
+                    NAME,
+                    "could not build the expected schema",
+                    vec![crate::backup::redact(&error, url)],
+                );
+            }
+            Err(crate::scratch::ScratchError::Unavailable(error)) => {
                 return Check::skipped(
                     NAME,
                     format!(
@@ -289,7 +298,7 @@ async fn schema(
 }
 
 /// The foreign-key check.
-async fn foreign_keys(
+pub(crate) async fn foreign_keys(
     db: &DatabaseConnection,
     live: &lifeos_schema::Schema,
 ) -> Result<Check, String> {
@@ -464,10 +473,16 @@ async fn root_ids(db: &DatabaseConnection, live: &lifeos_schema::Schema) -> Resu
             table == "practice_session_goals" || definition.columns.contains_key("root_id")
         })
     };
-    if !has_root("goals") {
+    // Before `m20260101_000002` backfilled it, `goals.root_id` is nullable and mostly NULL.
+    let backfilled = live
+        .tables
+        .get("goals")
+        .and_then(|goals| goals.columns.get("root_id"))
+        .is_some_and(|column| !column.nullable);
+    if !backfilled {
         return Ok(Check::skipped(
             NAME,
-            "no practice tables with root_id at this revision",
+            "no practice tables with a backfilled root_id at this revision",
         ));
     }
     let id = match db.get_database_backend() {

@@ -7,17 +7,42 @@ use std::future::Future;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
+/// Why a scratch build gave no result.
+#[derive(Debug)]
+pub enum ScratchError {
+    /// No scratch database could be made (on PostgreSQL: the role lacks CREATEDB): the
+    /// caller may fall back or skip.
+    Unavailable(String),
+    /// The scratch database was made, but building in it or reading it failed.
+    Failed(String),
+}
+
+impl std::fmt::Display for ScratchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(message) | Self::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<ScratchError> for String {
+    fn from(error: ScratchError) -> Self {
+        error.to_string()
+    }
+}
+
 /// Runs `build` on a fresh, empty scratch database beside `db` (reached at `url`) and drops
 /// the scratch database afterwards, whatever `build` returned.
 ///
 /// # Errors
-/// `build`'s error, or why no scratch database could be made (on PostgreSQL the message
-/// says the role needs CREATEDB).
+/// [`ScratchError::Unavailable`] when no scratch database could be made (on PostgreSQL the
+/// message says the role needs CREATEDB); [`ScratchError::Failed`] with `build`'s error or a
+/// failure to reach or drop the scratch database.
 pub async fn with_scratch<T, F, Fut>(
     db: &DatabaseConnection,
     url: &str,
     build: F,
-) -> Result<T, String>
+) -> Result<T, ScratchError>
 where
     F: FnOnce(DatabaseConnection) -> Fut,
     Fut: Future<Output = Result<T, String>>,
@@ -31,10 +56,10 @@ where
             db.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
                 .await
                 .map_err(|error| {
-                    format!(
+                    ScratchError::Unavailable(format!(
                         "cannot create a scratch database ({error}); the role needs the \
                          CREATEDB privilege"
-                    )
+                    ))
                 })?;
             let outcome = match with_database(url, &name) {
                 Ok(scratch_url) => match Database::connect(scratch_url.as_str()).await {
@@ -59,17 +84,21 @@ where
             let dropped = db
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .await;
-            let value = outcome?;
-            dropped.map_err(|error| format!("dropping the scratch database {name}: {error}"))?;
+            let value = outcome.map_err(ScratchError::Failed)?;
+            dropped.map_err(|error| {
+                ScratchError::Failed(format!("dropping the scratch database {name}: {error}"))
+            })?;
             Ok(value)
         }
         _ => {
             let scratch = Database::connect("sqlite::memory:")
                 .await
-                .map_err(|error| format!("opening a scratch database: {error}"))?;
+                .map_err(|error| {
+                    ScratchError::Unavailable(format!("opening a scratch database: {error}"))
+                })?;
             let outcome = build(scratch.clone()).await;
             let _ = scratch.close().await;
-            outcome
+            outcome.map_err(ScratchError::Failed)
         }
     }
 }

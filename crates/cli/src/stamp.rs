@@ -52,8 +52,9 @@ pub async fn expected_schema(
     db: &DatabaseConnection,
     url: &str,
     position: usize,
-) -> Result<lifeos_schema::Schema, String> {
-    let steps = u32::try_from(position + 1).map_err(|_| "too many migrations".to_owned())?;
+) -> Result<lifeos_schema::Schema, crate::scratch::ScratchError> {
+    let steps = u32::try_from(position + 1)
+        .map_err(|_| crate::scratch::ScratchError::Failed("too many migrations".to_owned()))?;
     crate::scratch::with_scratch(db, url, |scratch| async move {
         Migrator::up(&scratch, Some(steps))
             .await

@@ -322,6 +322,8 @@ async fn in_the_originals_own_shape(url: &str) -> Result<(), Error> {
                     .rows_affected();
             }
             assert!(retyped > 60, "only {retyped} table rewrites");
+            // Without AUTOINCREMENT SQLite keeps no counters.
+            db.execute_unprepared("DELETE FROM sqlite_sequence").await?;
             db.execute_unprepared("PRAGMA writable_schema = OFF")
                 .await?;
             db.close().await?;
@@ -516,12 +518,17 @@ async fn adopting_twice_or_a_schema_that_differs_changes_nothing() -> TestResult
         ));
         let backup_path = backup.to_string_lossy().into_owned();
         let said = ok(&url, &["adopt", "--backup", &backup_path]);
-        let written = std::fs::metadata(&backup)
-            .map(|meta| meta.len())
-            .unwrap_or(0);
+        // The backup holds the database as it was: Alembic's bookkeeping still in it.
+        let written = std::fs::read(&backup).unwrap_or_default();
         let _ = std::fs::remove_file(&backup);
         said?;
-        assert!(written > 0, "no backup written before adopting");
+        assert!(
+            written
+                .windows(b"alembic_version".len())
+                .any(|window| window == b"alembic_version"),
+            "no backup of the database before adoption ({} bytes)",
+            written.len()
+        );
         let adopted = state(&url).await?;
         let said = refused(&url, &["adopt"])?;
         assert!(
@@ -570,6 +577,44 @@ async fn rows_the_new_keys_would_orphan_fail_the_adoption_whole() -> TestResult 
 }
 
 #[tokio::test]
+async fn rows_whose_keys_already_point_nowhere_are_refused_first() -> TestResult {
+    let scratch = Scratch::new("adopt_dangling").await?;
+    let url = scratch.url.clone();
+    let outcome = async {
+        original(&url, lifeos_schema::ORIGINAL_REVISION).await?;
+        // A key the original had, with enforcement off (SQLite never enforced; PostgreSQL
+        // with triggers disabled).
+        let db = Database::connect(url.as_str()).await?;
+        let orphan = "INSERT INTO event_record (event_type, user_id) VALUES ('x', 999)";
+        if db.get_database_backend() == DbBackend::Postgres {
+            let txn = sea_orm::TransactionTrait::begin(&db).await?;
+            txn.execute_unprepared("SET LOCAL session_replication_role = replica")
+                .await?;
+            txn.execute_unprepared(orphan).await?;
+            txn.commit().await?;
+        } else {
+            db.execute_unprepared("PRAGMA foreign_keys = OFF").await?;
+            db.execute_unprepared(orphan).await?;
+        }
+        db.close().await?;
+        let before = state(&url).await?;
+        let said = refused(&url, &["adopt"])?;
+        assert!(said.contains("point nowhere"), "{said}");
+        assert!(said.contains("event_record"), "{said}");
+        assert!(said.contains("nothing was changed"), "{said}");
+        assert_eq!(
+            state(&url).await?,
+            before,
+            "a refused adoption changed the database"
+        );
+        Ok::<_, Error>(())
+    }
+    .await;
+    scratch.drop().await?;
+    outcome
+}
+
+#[tokio::test]
 async fn an_unreachable_or_malformed_url_is_a_clear_failure() -> TestResult {
     let said = refused(
         "postgres://nobody:secret@127.0.0.1:1/none",
@@ -605,9 +650,18 @@ async fn without_createdb_adoption_and_doctor_fall_back_or_say_so() -> TestResul
     let (server, _) = admin_url.rsplit_once('/').ok_or("url with a database")?;
     let (scheme, rest) = server.split_once("://").ok_or("url with a scheme")?;
     let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    // The checked-in fallback describes PostgreSQL 15 only; elsewhere adoption refuses.
+    let version: i32 = admin
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('server_version_num')::int",
+        ))
+        .await?
+        .ok_or("no server version")?
+        .try_get_by_index(0)?;
     let mut outcome = Ok(());
     for (revision, adoptable) in [
-        (lifeos_schema::ORIGINAL_REVISION, true),
+        (lifeos_schema::ORIGINAL_REVISION, version / 10000 == 15),
         ("20251216_drop_legacy_habits_relationships", false),
     ] {
         let name = format!(

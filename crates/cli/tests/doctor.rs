@@ -47,6 +47,9 @@ async fn a_clean_head_database_passes_and_a_damaged_one_is_named() -> TestResult
             "journal_entry.doctor_extra", // the added column
             "event_record",               // the orphan
             "goals whose root_id",        // the misplaced goal
+            "practice sessions whose root_id", // the misfiled session
+            "activity instances whose root_id", // its instance
+            "activity groups whose root_id", // the group under a non-root
         ] {
             assert!(found.contains(name), "doctor did not name {name}:\n{found}");
         }
@@ -178,6 +181,33 @@ async fn damage(url: &str) -> TestResult {
         lit(b)
     ))
     .await?;
+    // A session filed under A but working on B's short-term goal; an instance of it rooted in
+    // B; an activity group rooted in a goal that is not a root.
+    let [goal_b, session, group, activity, instance] = [(); 5].map(|()| lit(uuid::Uuid::now_v7()));
+    let (a, b) = (lit(a), lit(b));
+    for sql in [
+        format!(
+            "INSERT INTO goals (id, user_id, type, name, parent_id, root_id) VALUES \
+             ({goal_b}, 1, 'ShortTermGoal', 'B soon', {b}, {b}), \
+             ({session}, 1, 'PracticeSession', 'Misfiled', NULL, {a})"
+        ),
+        format!(
+            "INSERT INTO practice_session_goals (practice_session_id, short_term_goal_id) \
+             VALUES ({session}, {goal_b})"
+        ),
+        format!(
+            "INSERT INTO activity_groups (id, root_id, name) VALUES ({group}, {goal_b}, 'Off')"
+        ),
+        format!(
+            "INSERT INTO activity_definitions (id, root_id, name) VALUES ({activity}, {a}, 'Drill')"
+        ),
+        format!(
+            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id) \
+             VALUES ({instance}, {b}, {session}, {activity})"
+        ),
+    ] {
+        db.execute_unprepared(&sql).await?;
+    }
     let orphan = "INSERT INTO event_record (event_type, user_id) VALUES ('x', 999)";
     match backend {
         DbBackend::Postgres => {
@@ -222,8 +252,12 @@ async fn an_older_revision_is_compared_with_what_the_chain_builds_there() -> Tes
         {
             // A URL parameter naming the live database must not make it the scratch one
             // (doctor would migrate it).
-            let tricky = format!("{url}?dbname={database}");
-            refused(&tricky, &["doctor"])?;
+            for tricky in [
+                format!("{url}?dbname={database}"),
+                format!("{url}?db%6Eame={database}"),
+            ] {
+                refused(&tricky, &["doctor"])?;
+            }
             let status = refused(&url, &["migrate", "status", "--check"])?;
             assert!(status.contains(names[names.len() - 1].as_str()), "{status}");
             let db = Database::connect(url.as_str()).await?;
