@@ -1085,3 +1085,79 @@ async fn kernel_hardening_refuses_emails_that_differ_only_by_case() -> Result<()
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() -> Result<(), DbErr>
+{
+    let migration = "m20261202_000001_finance_chart_of_accounts";
+    let db = before(migration).await?;
+    exec(
+        &db,
+        "INSERT INTO \"user\" (id, email, password_hash) VALUES \
+         (1, 'ann@example.com', 'x'), (2, 'bob@example.com', 'x'), (3, 'cy@example.com', 'x')",
+    )
+    .await?;
+    // Ann prefers euros, Bob's preference is not a currency code, Cy has none.
+    exec(
+        &db,
+        "INSERT INTO user_preference (user_id, key, value) VALUES \
+         (1, 'currency', '\"EUR\"'), (2, 'currency', '\"euros\"')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account (id, user_id, name, normalized_name, is_active) VALUES \
+         (1, 1, 'Cash', 'cash', true), \
+         (2, 1, 'CASH ', 'cash', true), \
+         (3, 1, 'cash', 'cash', false), \
+         (4, 2, 'Cash', 'cash', true), \
+         (5, 3, 'Bank', 'bank', true), \
+         (6, 1, 'Cash', 'cash', true)",
+    )
+    .await?;
+    Migrator::up(&*db, Some(1)).await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT), name, normalized_name, currency, \
+             CAST(CASE WHEN is_active THEN 1 ELSE 0 END AS TEXT) FROM finance_account ORDER BY id"
+        )
+        .await?,
+        vec![
+            vec![s("1"), s("Cash"), s("cash"), s("EUR"), s("1")],
+            vec![s("2"), s("CASH  (#2)"), s("cash (#2)"), s("EUR"), s("1")],
+            vec![s("3"), s("cash"), s("cash"), s("EUR"), s("0")],
+            vec![s("4"), s("Cash"), s("cash"), s("USD"), s("1")],
+            vec![s("5"), s("Bank"), s("bank"), s("USD"), s("1")],
+            vec![s("6"), s("Cash (#6)"), s("cash (#6)"), s("EUR"), s("1")],
+        ]
+    );
+    // Each rename is reported to its owner.
+    let reports = rows(
+        &db,
+        "SELECT CAST(user_id AS TEXT), event_type FROM event_record \
+         WHERE event_type = 'finance.account.renamed' ORDER BY id",
+    )
+    .await?;
+    assert_eq!(
+        reports,
+        vec![
+            vec![s("1"), s("finance.account.renamed")],
+            vec![s("1"), s("finance.account.renamed")],
+        ]
+    );
+    // Now the database refuses a second active "cash" for Ann.
+    let again = exec(
+        &db,
+        "INSERT INTO finance_account (id, user_id, name, normalized_name, is_active) \
+         VALUES (7, 1, 'Cash', 'cash', true)",
+    )
+    .await;
+    assert!(
+        again
+            .as_ref()
+            .is_err_and(|error| error.to_string().to_lowercase().contains("unique")),
+        "a duplicate active name was accepted: {again:?}"
+    );
+    Ok(())
+}

@@ -16,7 +16,10 @@ use crate::Result;
 /// PostgreSQL it is an ordinary transaction; the operation locks the rows it decides on
 /// (`FOR UPDATE`, which sea-query leaves out on SQLite, where it is not needed). Inside an
 /// existing transaction it is a savepoint, and the outer transaction's mode applies.
-pub(crate) async fn begin_write<C>(db: &C) -> Result<C::Transaction>
+///
+/// # Errors
+/// When the transaction cannot begin.
+pub async fn begin_write<C>(db: &C) -> Result<C::Transaction>
 where
     C: ConnectionTrait + TransactionTrait,
 {
@@ -33,7 +36,7 @@ where
 /// `substr(column, 1, n) = prefix`: the column starts with `prefix`, compared exactly — `%`
 /// and `_` match only themselves and letters keep their case on both backends (SQLite's
 /// `LIKE` would ignore ASCII case, PostgreSQL's would not). Lengths count characters on both.
-pub(crate) fn starts_with(column: impl Into<Expr>, prefix: &str) -> Expr {
+pub fn starts_with(column: impl Into<Expr>, prefix: &str) -> Expr {
     // `integer` on PostgreSQL, which has no `substr(text, integer, bigint)`.
     let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
     Expr::expr(Func::cust("substr").arg(column.into()).arg(1).arg(length)).eq(prefix)

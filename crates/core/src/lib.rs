@@ -17,6 +17,7 @@
 //! | [`calendar`] | [`credentials`](calendar::credentials) | calendar OAuth tokens, encrypted at rest, key rotation |
 //! | shared | [`days`] | **the user's local day**: one definition for every domain |
 //! | | [`validate`], [`Error`] | input checks and the error every service returns |
+//! | | [`db`] | write transactions that serialise on both backends, exact prefix matches |
 //!
 //! Every service is a set of async functions generic over the executor (`C: ConnectionTrait`,
 //! plus `TransactionTrait` where an operation writes several rows), so a caller can compose
@@ -61,7 +62,7 @@
 
 pub mod calendar;
 pub mod days;
-mod db;
+pub mod db;
 pub mod error;
 pub mod identity;
 pub mod platform;

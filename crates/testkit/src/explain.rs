@@ -76,3 +76,47 @@ pub async fn assert_uses_index(
         )))
     }
 }
+
+/// Checks that `index` serves `sql` **by `column`**: the plan uses the index, and the
+/// index's search condition (SQLite: the `USING INDEX …(…)` terms; PostgreSQL: the node's
+/// `Index Cond`) constrains `column` — not merely a leading `user_id`, after which the rest
+/// would be a filter over all of that user's rows.
+///
+/// # Errors
+/// [`DbErr::Custom`] with the plan when it does not; or as [`plan`].
+pub async fn assert_index_serves(
+    db: &DatabaseConnection,
+    sql: &str,
+    index: &str,
+    column: &str,
+) -> Result<(), DbErr> {
+    let plan = plan(db, sql).await?;
+    let names = |text: &str, word: &str| {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|candidate| candidate == word)
+    };
+    let served = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            // The node that scans `index`, with its detail lines (up to the next node).
+            let mut lines = plan.lines().skip_while(|line| !names(line, index));
+            let node = lines.next();
+            node.is_some()
+                && lines
+                    .take_while(|line| !line.contains("->"))
+                    .any(|line| line.contains("Index Cond:") && names(line, column))
+        }
+        _ => plan.lines().any(|line| {
+            names(line, index)
+                && line
+                    .split_once(&format!("INDEX {index} ("))
+                    .is_some_and(|(_, terms)| names(terms, column))
+        }),
+    };
+    if served {
+        Ok(())
+    } else {
+        Err(DbErr::Custom(format!(
+            "`{sql}` is not served by {index} on {column}; plan:\n{plan}"
+        )))
+    }
+}

@@ -29,6 +29,9 @@ pub struct Model {
     #[sea_orm(indexed, column_type = "String(StringLen::N(255))")]
     pub normalized_name: String,
     pub created_at: Timestamp,
+    /// ISO 4217 code; fixed once the account has journal lines.
+    #[sea_orm(column_type = "String(StringLen::N(3))", default_value = "USD")]
+    pub currency: String,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(belongs_to, from = "category_id", to = "id", on_delete = "SetNull")]

@@ -1,0 +1,62 @@
+//! The finance domain's error: its own rule violations, and the kernel's [`lifeos_core::Error`]
+//! (not found, invalid input, conflict, database) passed through unchanged.
+
+use sea_orm::DbErr;
+
+/// A failed finance operation. Nothing was written when one is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The account is deactivated: it takes no new lines and is not offered by typeahead.
+    #[error("account {account} is inactive")]
+    InactiveAccount {
+        /// The account's id.
+        account: i32,
+    },
+    /// The account has journal lines, so its currency can no longer change.
+    #[error("account {account} has journal lines: its currency is fixed")]
+    CurrencyFrozen {
+        /// The account's id.
+        account: i32,
+    },
+    /// The category's base type is not the account's type.
+    #[error("category {category} is for {base_type} accounts, not {account_type}")]
+    CategoryType {
+        /// The category's id.
+        category: i32,
+        /// The category's base type.
+        base_type: String,
+        /// The account's type.
+        account_type: String,
+    },
+    /// Not found, invalid input, a conflict, or a database failure (see [`lifeos_core::Error`]).
+    #[error(transparent)]
+    Core(#[from] lifeos_core::Error),
+}
+
+impl From<DbErr> for Error {
+    /// As [`lifeos_core::Error`]'s conversion: unique violations become `Conflict`, foreign-key
+    /// violations `Invalid`, anything else `Db`.
+    fn from(error: DbErr) -> Self {
+        Self::Core(lifeos_core::Error::from(error))
+    }
+}
+
+/// The result of a finance operation.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// `Error::Core(NotFound)` for `entity` `id`.
+pub(crate) fn not_found(entity: &'static str, id: impl ToString) -> Error {
+    Error::Core(lifeos_core::Error::NotFound {
+        entity,
+        id: id.to_string(),
+    })
+}
+
+/// `Error::Core(Invalid)` for `field`.
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Error {
+    Error::Core(lifeos_core::Error::Invalid {
+        field,
+        reason: reason.into(),
+    })
+}

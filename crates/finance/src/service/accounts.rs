@@ -1,0 +1,527 @@
+//! The chart of accounts: create (also idempotently, "inline"), rename, re-categorise,
+//! deactivate and reactivate, set the currency, and typeahead search.
+//!
+//! A name is 1..=255 characters after trimming; its normalized form (lower-cased, trimmed,
+//! inner white space collapsed: [`normalize_name`]) is unique among a user's **active**
+//! accounts — the database enforces it (`ux_finance_account_user_active_name`), so two
+//! concurrent inline creates of the same name give one account. A category must be a system
+//! category (no owner: readable by everyone, changed by no one) or the user's own, and its
+//! base type must be the account's type. An account's currency (ISO 4217, default the user's
+//! `currency` preference) is fixed once the account has journal lines.
+//!
+//! Events, as the original announced them: `finance.account.created`,
+//! `finance.account.category_updated` (in the same transaction as the change).
+
+use lifeos_core::platform::outbox;
+use lifeos_entity::{Timestamp, UserId};
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::entity::{finance_account, finance_account_category, finance_journal_line};
+use crate::error::{Error, Result, invalid, not_found};
+
+/// The five account types.
+pub const TYPES: [&str; 5] = ["asset", "liability", "equity", "income", "expense"];
+
+/// The longest name, in characters.
+pub const NAME_MAX: usize = 255;
+
+/// The longest typeahead query, in characters.
+pub const QUERY_MAX: usize = 100;
+
+/// The most typeahead results.
+pub const LIMIT_MAX: u64 = 100;
+
+/// The subtypes an account of `account_type` may have (`None` for an unknown type).
+pub fn subtypes(account_type: &str) -> Option<&'static [&'static str]> {
+    Some(match account_type {
+        "asset" => &["cash", "bank", "investment", "property", "other"],
+        "liability" => &["loan", "credit_card", "payable", "other"],
+        "equity" => &["contributed", "retained_earnings", "other"],
+        "income" => &["salary", "investment", "business", "rental", "other"],
+        "expense" => &[
+            "groceries",
+            "utilities",
+            "rent",
+            "transportation",
+            "entertainment",
+            "other",
+        ],
+        _ => return None,
+    })
+}
+
+/// A name as accounts are matched by it: lower-cased, trimmed, runs of white space inside
+/// collapsed to one space (`"  Main   Checking "` → `"main checking"`).
+pub fn normalize_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// A new account.
+#[derive(Clone, Debug, Default)]
+pub struct NewAccount {
+    /// 1..=255 characters after trimming.
+    pub name: String,
+    /// One of [`TYPES`].
+    pub account_type: String,
+    /// One of [`subtypes`] of the type, if any.
+    pub subtype: Option<String>,
+    /// A system category or the user's own, of the account's type; `None`: uncategorised.
+    pub category_id: Option<i32>,
+    /// An optional code (up to 32 characters).
+    pub code: Option<String>,
+    /// An optional description.
+    pub description: Option<String>,
+    /// ISO 4217 (three letters); `None`: the user's `currency` preference.
+    pub currency: Option<String>,
+}
+
+/// Creates an account.
+///
+/// # Errors
+/// `Core(Invalid)` for a bad name, type, subtype, code or currency; `Core(NotFound)` for a
+/// category that is neither a system one nor the user's; [`Error::CategoryType`];
+/// `Core(Conflict)` when an active account of the user has the same normalized name.
+pub async fn create<C>(db: &C, user: UserId, new: NewAccount) -> Result<finance_account::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let account = insert(&txn, user, new).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Creates an account unless an active one of the user already has the same normalized
+/// name, which is returned instead (`false`: not created) — also when two calls race: the
+/// loser finds the winner's account.
+///
+/// # Errors
+/// As [`create`], except that a duplicate name is not an error.
+pub async fn create_inline<C>(
+    db: &C,
+    user: UserId,
+    new: NewAccount,
+) -> Result<(finance_account::Model, bool)>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let normalized = normalize_name(&new.name);
+    if let Some(existing) = active_named(db, user, &normalized).await? {
+        return Ok((existing, false));
+    }
+    match create(db, user, new).await {
+        Ok(account) => Ok((account, true)),
+        // Another call created it meanwhile.
+        Err(Error::Core(lifeos_core::Error::Conflict(detail))) => {
+            match active_named(db, user, &normalized).await? {
+                Some(existing) => Ok((existing, false)),
+                None => Err(Error::Core(lifeos_core::Error::Conflict(detail))),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn active_named<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    normalized: &str,
+) -> Result<Option<finance_account::Model>> {
+    Ok(finance_account::Entity::find()
+        .filter(finance_account::Column::UserId.eq(user))
+        .filter(finance_account::Column::NormalizedName.eq(normalized))
+        .filter(finance_account::Column::IsActive.eq(true))
+        .one(db)
+        .await?)
+}
+
+/// Validates and inserts, with its event, on `txn`.
+async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    user: UserId,
+    new: NewAccount,
+) -> Result<finance_account::Model> {
+    let name = lifeos_core::validate::text("name", &new.name, NAME_MAX)?;
+    let account_type = account_type(&new.account_type)?;
+    let subtype = subtype(account_type, new.subtype.as_deref())?;
+    let code = match new.code.as_deref() {
+        Some(code) => lifeos_core::validate::optional_text("code", code, 32)?,
+        None => None,
+    };
+    let description = match new.description.as_deref() {
+        Some(text) => lifeos_core::validate::optional_text("description", text, 4000)?,
+        None => None,
+    };
+    let currency = match new.currency.as_deref() {
+        Some(currency) => currency_code(currency)?,
+        None => preferred_currency(txn, user).await?,
+    };
+    if let Some(category) = new.category_id {
+        usable_category(txn, user, category, account_type).await?;
+    }
+    let account = finance_account::ActiveModel {
+        user_id: Set(user),
+        category_id: Set(new.category_id),
+        normalized_name: Set(normalize_name(&name)),
+        name: Set(name),
+        code: Set(code),
+        description: Set(description),
+        is_active: Set(true),
+        account_type: Set(account_type.to_owned()),
+        account_subtype: Set(subtype),
+        currency: Set(currency),
+        created_at: Set(Timestamp::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    outbox::enqueue(
+        txn,
+        Some(user),
+        "finance.account.created",
+        json!({
+            "account_id": account.id,
+            "account_type": account.account_type,
+            "category_id": account.category_id,
+            "currency": account.currency,
+        }),
+    )
+    .await?;
+    Ok(account)
+}
+
+fn account_type(raw: &str) -> Result<&'static str> {
+    let wanted = raw.trim().to_ascii_lowercase();
+    TYPES
+        .iter()
+        .find(|known| **known == wanted)
+        .copied()
+        .ok_or_else(|| invalid("account_type", format!("`{raw}` is not one of {TYPES:?}")))
+}
+
+fn subtype(account_type: &str, raw: Option<&str>) -> Result<Option<String>> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    let wanted = raw.to_ascii_lowercase();
+    let known = subtypes(account_type).unwrap_or_default();
+    if known.contains(&wanted.as_str()) {
+        Ok(Some(wanted))
+    } else {
+        Err(invalid(
+            "subtype",
+            format!("`{raw}` is not a subtype of {account_type} ({known:?})"),
+        ))
+    }
+}
+
+/// An ISO 4217 code: three ASCII letters, upper-cased.
+fn currency_code(raw: &str) -> Result<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|byte| byte.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(invalid(
+            "currency",
+            format!("`{raw}` is not a three-letter ISO 4217 code"),
+        ))
+    }
+}
+
+/// The user's `currency` preference (its default when unset).
+async fn preferred_currency<C: ConnectionTrait>(db: &C, user: UserId) -> Result<String> {
+    let value = lifeos_core::identity::preferences::get(db, user, "currency").await?;
+    let text = value
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("USD");
+    currency_code(text)
+}
+
+/// Checks that `category` is a system category or `user`'s, for accounts of `account_type`.
+async fn usable_category<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    category: i32,
+    account_type: &str,
+) -> Result<()> {
+    let found = finance_account_category::Entity::find_by_id(category)
+        .filter(
+            finance_account_category::Column::UserId
+                .is_null()
+                .or(finance_account_category::Column::UserId.eq(user)),
+        )
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found("account category", category))?;
+    if found.base_type != account_type {
+        return Err(Error::CategoryType {
+            category,
+            base_type: found.base_type,
+            account_type: account_type.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The user's account `id`.
+///
+/// # Errors
+/// `Core(NotFound)` when there is none (or it is another user's).
+pub async fn get<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: i32,
+) -> Result<finance_account::Model> {
+    finance_account::Entity::find_by_id(id)
+        .filter(finance_account::Column::UserId.eq(user))
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found("account", id))
+}
+
+/// The user's accounts, by type then name; inactive ones too when `include_inactive`.
+///
+/// # Errors
+/// On a database failure.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    include_inactive: bool,
+) -> Result<Vec<finance_account::Model>> {
+    let mut query = finance_account::Entity::find()
+        .filter(finance_account::Column::UserId.eq(user))
+        .order_by_asc(finance_account::Column::AccountType)
+        .order_by_asc(finance_account::Column::NormalizedName)
+        .order_by_asc(finance_account::Column::Id);
+    if !include_inactive {
+        query = query.filter(finance_account::Column::IsActive.eq(true));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// Locks and returns the user's account `id` inside `txn` (PostgreSQL: `FOR UPDATE`).
+async fn locked<C: ConnectionTrait>(
+    txn: &C,
+    user: UserId,
+    id: i32,
+) -> Result<finance_account::Model> {
+    let mut query =
+        finance_account::Entity::find_by_id(id).filter(finance_account::Column::UserId.eq(user));
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found("account", id))
+}
+
+/// Renames the user's account `id`.
+///
+/// # Errors
+/// `Core(NotFound)`; `Core(Invalid)` for a bad name; `Core(Conflict)` when another active
+/// account of the user has the new normalized name.
+pub async fn rename<C>(db: &C, user: UserId, id: i32, name: &str) -> Result<finance_account::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let name = lifeos_core::validate::text("name", name, NAME_MAX)?;
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let account = locked(&txn, user, id).await?;
+    let mut active: finance_account::ActiveModel = account.into();
+    active.normalized_name = Set(normalize_name(&name));
+    active.name = Set(name);
+    let account = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Moves the user's account `id` into `category` (`None`: uncategorised), announcing
+/// `finance.account.category_updated`.
+///
+/// # Errors
+/// `Core(NotFound)` for the account or a category that is neither a system one nor the
+/// user's; [`Error::CategoryType`].
+pub async fn recategorize<C>(
+    db: &C,
+    user: UserId,
+    id: i32,
+    category: Option<i32>,
+) -> Result<finance_account::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let account = locked(&txn, user, id).await?;
+    if let Some(category) = category {
+        usable_category(&txn, user, category, &account.account_type).await?;
+    }
+    let previous = account.category_id;
+    let mut active: finance_account::ActiveModel = account.into();
+    active.category_id = Set(category);
+    let account = active.update(&txn).await?;
+    outbox::enqueue(
+        &txn,
+        Some(user),
+        "finance.account.category_updated",
+        json!({ "account_id": id, "from": previous, "to": category }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Deactivates (`false`) or reactivates (`true`) the user's account `id`. Its lines and
+/// history stay; an inactive account takes no new lines.
+///
+/// # Errors
+/// `Core(NotFound)`; `Core(Conflict)` when reactivating while another active account of the
+/// user has the same normalized name (rename one first).
+pub async fn set_active<C>(
+    db: &C,
+    user: UserId,
+    id: i32,
+    active: bool,
+) -> Result<finance_account::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let account = locked(&txn, user, id).await?;
+    let mut model: finance_account::ActiveModel = account.into();
+    model.is_active = Set(active);
+    let account = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Sets the currency of the user's account `id` (ISO 4217), while it has no journal lines.
+///
+/// # Errors
+/// `Core(NotFound)`; `Core(Invalid)` for a bad code; [`Error::CurrencyFrozen`].
+pub async fn set_currency<C>(
+    db: &C,
+    user: UserId,
+    id: i32,
+    currency: &str,
+) -> Result<finance_account::Model>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let currency = currency_code(currency)?;
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let account = locked(&txn, user, id).await?;
+    if account.currency == currency {
+        txn.commit().await?;
+        return Ok(account);
+    }
+    let lines = finance_journal_line::Entity::find()
+        .filter(finance_journal_line::Column::AccountId.eq(id))
+        .count(&txn)
+        .await?;
+    if lines > 0 {
+        return Err(Error::CurrencyFrozen { account: id });
+    }
+    let mut model: finance_account::ActiveModel = account.into();
+    model.currency = Set(currency);
+    let account = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(account)
+}
+
+/// Typeahead over the user's **active** accounts: those whose normalized name starts with
+/// the normalized `query` (newest first), then those that contain it elsewhere (newest
+/// first), at most `limit` (1..=100) in all. `%`, `_` and `\` in the query match only
+/// themselves.
+///
+/// The prefix part is a range on the normalized name, compared byte-wise on both backends and
+/// served by an index (SQLite: `ux_finance_account_user_active_name`; PostgreSQL: the
+/// operators `~>=~`/`~<~` of `ix_finance_account_user_name_pattern`, whatever the database's
+/// collation). The
+/// substring part uses the trigram index `ix_finance_account_user_name_trgm` on PostgreSQL; on
+/// SQLite it scans the user's own accounts through `ix_finance_account_user_id` — one user's
+/// chart of accounts, bounded by its size.
+///
+/// # Errors
+/// `Core(Invalid)` for an empty or over-long query or a limit outside 1..=100.
+pub async fn search<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    query: &str,
+    limit: u64,
+) -> Result<Vec<finance_account::Model>> {
+    let query = normalize_name(query);
+    if query.is_empty() {
+        return Err(invalid("query", "is empty"));
+    }
+    if query.chars().count() > QUERY_MAX {
+        return Err(invalid(
+            "query",
+            format!("is longer than {QUERY_MAX} characters"),
+        ));
+    }
+    if !(1..=LIMIT_MAX).contains(&limit) {
+        return Err(invalid("limit", format!("must be 1..={LIMIT_MAX}")));
+    }
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let (low, high) = (query.clone(), format!("{query}\u{10FFFF}"));
+    let name = || {
+        Expr::col((
+            finance_account::Entity,
+            finance_account::Column::NormalizedName,
+        ))
+    };
+    let in_range = if postgres {
+        name()
+            .binary(BinOper::Custom("~>=~"), low.clone())
+            .and(name().binary(BinOper::Custom("~<~"), high.clone()))
+    } else {
+        name().gte(low.clone()).and(name().lt(high.clone()))
+    };
+    let mine = || {
+        finance_account::Entity::find()
+            .filter(finance_account::Column::UserId.eq(user))
+            .filter(finance_account::Column::IsActive.eq(true))
+    };
+    let mut found = mine()
+        .filter(in_range.clone())
+        .order_by_desc(finance_account::Column::CreatedAt)
+        .order_by_desc(finance_account::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let left = limit.saturating_sub(found.len() as u64);
+    if left > 0 {
+        let contains = if postgres {
+            let escaped: String = query
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            name().like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+        } else {
+            Expr::expr(Func::cust("instr").arg(name()).arg(query.clone())).gt(0)
+        };
+        let rest = mine()
+            .filter(contains)
+            .filter(in_range.not())
+            .order_by_desc(finance_account::Column::CreatedAt)
+            .order_by_desc(finance_account::Column::Id)
+            .limit(left)
+            .all(db)
+            .await?;
+        found.extend(rest);
+    }
+    Ok(found)
+}

@@ -1,0 +1,3 @@
+//! The finance operations, one module per capability.
+
+pub mod accounts;
