@@ -72,6 +72,7 @@ mod m20261121_000001_kernel_services;
 mod m20261121_000002_guard_keys_checked_at_commit;
 mod m20261201_000001_kernel_hardening;
 mod m20261202_000001_finance_chart_of_accounts;
+mod m20261202_000002_finance_journal;
 
 use sea_orm_migration::prelude::*;
 
@@ -121,6 +122,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261121_000002_guard_keys_checked_at_commit::Migration),
             Box::new(m20261201_000001_kernel_hardening::Migration),
             Box::new(m20261202_000001_finance_chart_of_accounts::Migration),
+            Box::new(m20261202_000002_finance_journal::Migration),
         ]
     }
 }

@@ -110,12 +110,19 @@ async fn fill(
                 columns.push(format!("\"{column}\""));
                 values.push(value);
             }
+            // A journal entry has at least two lines (PostgreSQL checks it at commit).
+            let copies = if name.as_str() == "finance_journal_line" {
+                2
+            } else {
+                1
+            };
+            let row = format!("({})", values.join(", "));
             db.execute_raw(Statement::from_string(
                 backend,
                 format!(
-                    "INSERT INTO \"{name}\" ({}) VALUES ({})",
+                    "INSERT INTO \"{name}\" ({}) VALUES {}",
                     columns.join(", "),
-                    values.join(", ")
+                    vec![row; copies].join(", ")
                 ),
             ))
             .await

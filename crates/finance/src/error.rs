@@ -29,6 +29,22 @@ pub enum Error {
         /// The account's type.
         account_type: String,
     },
+    /// The entry's debits and credits differ in `currency` (exactly: there is no tolerance).
+    #[error("unbalanced entry in {currency}: debits {debits}, credits {credits}")]
+    Unbalanced {
+        /// The currency (of the lines' accounts) that does not balance.
+        currency: String,
+        /// The sum of its debits.
+        debits: rust_decimal::Decimal,
+        /// The sum of its credits.
+        credits: rust_decimal::Decimal,
+    },
+    /// The entry has been reversed already (an entry is reversed at most once).
+    #[error("journal entry {entry} is already reversed")]
+    AlreadyReversed {
+        /// The entry's id.
+        entry: i32,
+    },
     /// Not found, invalid input, a conflict, or a database failure (see [`lifeos_core::Error`]).
     #[error(transparent)]
     Core(#[from] lifeos_core::Error),

@@ -13,6 +13,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`service::accounts`] | the chart of accounts: create (idempotently inline), rename, re-categorise, (de)activate, currency, typeahead |
+//! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
 
 pub mod entity;
 pub mod error;

@@ -229,7 +229,8 @@ async fn accounts_are_renamed_recategorised_and_their_currency_set() -> TestResu
         format!("INSERT INTO finance_journal_entry (user_id, description) VALUES ({ann}, 'e')"),
         format!(
             "INSERT INTO finance_journal_line (entry_id, account_id, debit, credit) \
-             SELECT max(id), {}, 5, 0 FROM finance_journal_entry",
+             SELECT max(id), {0}, 5, 0 FROM finance_journal_entry \
+             UNION ALL SELECT max(id), {0}, 0, 5 FROM finance_journal_entry",
             account.id
         ),
     ] {

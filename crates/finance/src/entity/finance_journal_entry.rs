@@ -15,8 +15,20 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
     pub posted_at: Timestamp,
+    /// The entry this one reverses (mirrors), if it is a reversal; an entry is reversed at
+    /// most once (a unique index).
+    pub reverses_entry_id: Option<i32>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
+    #[sea_orm(
+        self_ref,
+        relation_enum = "Reverses",
+        relation_reverse = "ReversedBy",
+        from = "reverses_entry_id",
+        to = "id",
+        on_delete = "Cascade"
+    )]
+    pub reverses: HasOne<Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,3 +1,4 @@
 //! The finance operations, one module per capability.
 
 pub mod accounts;
+pub mod journal;
