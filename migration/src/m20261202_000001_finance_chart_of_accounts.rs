@@ -6,11 +6,13 @@
 //! - **An active name is unique per user**: `ux_finance_account_user_active_name` on
 //!   `(user_id, normalized_name) WHERE is_active`, which makes the services' idempotent
 //!   inline create hold under concurrent calls. Active duplicates from history (the original
-//!   enforced the rule in the application only) are resolved first: every active account
-//!   whose normalized name an older active account of the same user already has (by id) is
-//!   renamed `name (#id)` — never merged, deactivated or deleted — and each rename is
-//!   reported to its owner as an `event_record` row `finance.account.renamed` with the old
-//!   and new names.
+//!   enforced the rule in the application only) are resolved first. Every account's
+//!   `normalized_name` is recomputed as the services compute it (history lower-cased in SQL:
+//!   ASCII only on SQLite; the original did not collapse inner white space), then every active
+//!   account whose normalized name an older active account of the same user already has (by
+//!   id) is renamed `name (#id)` (`-2`, `-3`… should that be taken) — never merged,
+//!   deactivated or deleted — and each rename is reported to its owner as an `event_record`
+//!   row `finance.account.renamed` with the old and new names.
 //! - **Typeahead is served by indexes** (PostgreSQL only: SQLite's prefix range uses the unique
 //!   index above; its substring search scans one user's accounts by `user_id`):
 //!   `ix_finance_account_user_name_pattern` on `(user_id, normalized_name
@@ -25,7 +27,11 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::support::{TableChange, exec, normalized_name_sql};
+use std::collections::{BTreeMap, BTreeSet};
+
+use sea_orm_migration::sea_orm::{ConnectionTrait, Statement, Value};
+
+use crate::support::{TableChange, exec};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -51,9 +57,9 @@ impl MigrationTrait for Migration {
             .run(manager)
             .await?;
         let preference = if postgres {
-            "p.value #>> '{}'"
+            "upper(trim(p.value #>> '{}'))"
         } else {
-            "json_extract(p.value, '$')"
+            "upper(trim(CASE WHEN json_valid(p.value) THEN json_extract(p.value, '$') END))"
         };
         let valid = if postgres {
             format!("{preference} ~ '^[A-Z]{{3}}$'")
@@ -71,46 +77,7 @@ impl MigrationTrait for Migration {
             ),
         )
         .await?;
-
-        // Active duplicates: report, then rename (the report reads the old names).
-        let duplicate = "a.is_active AND EXISTS (SELECT 1 FROM finance_account o \
-             WHERE o.user_id = a.user_id AND o.normalized_name = a.normalized_name \
-             AND o.is_active AND o.id < a.id)";
-        let suffix = "' (#' || CAST(a.id AS TEXT) || ')'";
-        let renamed = format!("substr(a.name, 1, 255 - length({suffix})) || {suffix}");
-        let payload = if postgres {
-            format!(
-                "json_build_object('account_id', a.id, 'old_name', a.name, 'new_name', {renamed}, \
-                 'reason', 'another active account of yours has the same name')"
-            )
-        } else {
-            format!(
-                "json_object('account_id', a.id, 'old_name', a.name, 'new_name', {renamed}, \
-                 'reason', 'another active account of yours has the same name')"
-            )
-        };
-        exec(
-            manager,
-            &format!(
-                "INSERT INTO event_record (event_type, payload, user_id) \
-                 SELECT 'finance.account.renamed', {payload}, a.user_id \
-                 FROM finance_account a WHERE {duplicate}"
-            ),
-        )
-        .await?;
-        let normalized = normalized_name_sql(&renamed, backend);
-        exec(
-            manager,
-            &format!(
-                "UPDATE finance_account SET name = (SELECT {renamed} FROM finance_account a \
-                 WHERE a.id = finance_account.id), \
-                 normalized_name = (SELECT {normalized} FROM finance_account a \
-                 WHERE a.id = finance_account.id) \
-                 WHERE id IN (SELECT a.id FROM finance_account a WHERE {duplicate})"
-            ),
-        )
-        .await?;
-
+        names(manager).await?;
         exec(
             manager,
             "CREATE UNIQUE INDEX ux_finance_account_user_active_name \
@@ -147,4 +114,151 @@ impl MigrationTrait for Migration {
             .run(manager)
             .await
     }
+}
+
+/// A name as the services match it (a frozen copy of `lifeos_finance`'s `normalize_name`):
+/// lower-cased, trimmed, inner runs of white space collapsed to one space.
+fn normalize(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// One account as this migration reads it.
+struct Account {
+    id: i32,
+    user: i32,
+    name: String,
+    normalized: String,
+    active: bool,
+}
+
+/// Gives every account the normalized name the services compute (history's backfills
+/// lower-cased in SQL: ASCII only on SQLite, no white-space collapse in the original), then
+/// renames every active account whose normalized name an older (smaller id) active account
+/// of the same user has: `name (#id)`, trimmed and cut to 255 characters, with a further
+/// `-2`, `-3`… should that name be taken too. Each rename is reported to the account's owner
+/// in `event_record`. The names are computed here, in Rust, so that they are exactly the
+/// services' (SQL's `lower` differs by backend); they are written by a few set-based
+/// statements, not row by row.
+async fn names(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    let backend = manager.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, user_id, name, normalized_name, is_active FROM finance_account ORDER BY id",
+        ))
+        .await?;
+    let mut accounts = Vec::with_capacity(rows.len());
+    for row in rows {
+        accounts.push(Account {
+            id: row.try_get_by_index(0)?,
+            user: row.try_get_by_index(1)?,
+            name: row.try_get_by_index(2)?,
+            normalized: row.try_get_by_index(3)?,
+            active: row.try_get_by_index(4)?,
+        });
+    }
+    // Every active normalized name per user (as it will be), to keep renames unique.
+    let mut taken: BTreeMap<i32, BTreeSet<String>> = BTreeMap::new();
+    for account in accounts.iter().filter(|account| account.active) {
+        taken
+            .entry(account.user)
+            .or_default()
+            .insert(normalize(&account.name));
+    }
+    let mut kept: BTreeSet<(i32, String)> = BTreeSet::new();
+    let mut changes: Vec<(i32, String, String)> = Vec::new();
+    let mut reports: Vec<(i32, i32, String, String)> = Vec::new();
+    for account in &accounts {
+        let normalized = normalize(&account.name);
+        if !account.active || kept.insert((account.user, normalized.clone())) {
+            if normalized != account.normalized {
+                changes.push((account.id, account.name.clone(), normalized));
+            }
+            continue;
+        }
+        let used = taken.entry(account.user).or_default();
+        let base = account.name.trim();
+        let mut attempt = 1;
+        let (name, normalized) = loop {
+            let suffix = if attempt == 1 {
+                format!(" (#{})", account.id)
+            } else {
+                format!(" (#{}-{attempt})", account.id)
+            };
+            let room = 255usize.saturating_sub(suffix.chars().count());
+            let name: String = base.chars().take(room).collect::<String>() + &suffix;
+            let normalized = normalize(&name);
+            if normalized.chars().count() <= 255 && !used.contains(&normalized) {
+                break (name, normalized);
+            }
+            attempt += 1;
+        };
+        used.insert(normalized.clone());
+        kept.insert((account.user, normalized.clone()));
+        reports.push((account.user, account.id, account.name.clone(), name.clone()));
+        changes.push((account.id, name, normalized));
+    }
+    for chunk in changes.chunks(500) {
+        let mut values = Vec::new();
+        let mut tuples = Vec::new();
+        for (index, (id, name, normalized)) in chunk.iter().enumerate() {
+            tuples.push(match backend {
+                DbBackend::Postgres => format!(
+                    "(${}::integer, ${}::varchar, ${}::varchar)",
+                    index * 3 + 1,
+                    index * 3 + 2,
+                    index * 3 + 3
+                ),
+                _ => "(?, ?, ?)".to_owned(),
+            });
+            values.extend([
+                Value::from(*id),
+                Value::from(name.clone()),
+                Value::from(normalized.clone()),
+            ]);
+        }
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE finance_account SET name = v.column2, normalized_name = v.column3 \
+                 FROM (VALUES {}) AS v WHERE finance_account.id = v.column1",
+                tuples.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    let reason = "another active account of yours has the same name";
+    for chunk in reports.chunks(500) {
+        let mut values = Vec::new();
+        let mut tuples = Vec::new();
+        for (index, (user, id, old, new)) in chunk.iter().enumerate() {
+            let payload = serde_json::json!({
+                "account_id": id, "old_name": old, "new_name": new, "reason": reason,
+            });
+            tuples.push(match backend {
+                DbBackend::Postgres => format!(
+                    "('finance.account.renamed', ${}::json, ${}::integer)",
+                    index * 2 + 1,
+                    index * 2 + 2
+                ),
+                _ => "('finance.account.renamed', ?, ?)".to_owned(),
+            });
+            values.extend([Value::from(payload.to_string()), Value::from(*user)]);
+        }
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "INSERT INTO event_record (event_type, payload, user_id) VALUES {}",
+                tuples.join(", ")
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }

@@ -1097,11 +1097,11 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
          (1, 'ann@example.com', 'x'), (2, 'bob@example.com', 'x'), (3, 'cy@example.com', 'x')",
     )
     .await?;
-    // Ann prefers euros, Bob's preference is not a currency code, Cy has none.
+    // Ann prefers euros, Bob's preference is not a currency code, Cy's is lower-case.
     exec(
         &db,
         "INSERT INTO user_preference (user_id, key, value) VALUES \
-         (1, 'currency', '\"EUR\"'), (2, 'currency', '\"euros\"')",
+         (1, 'currency', '\"EUR\"'), (2, 'currency', '\"euros\"'), (3, 'currency', '\" gbp \"')",
     )
     .await?;
     exec(
@@ -1112,7 +1112,9 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
          (3, 1, 'cash', 'cash', false), \
          (4, 2, 'Cash', 'cash', true), \
          (5, 3, 'Bank', 'bank', true), \
-         (6, 1, 'Cash', 'cash', true)",
+         (6, 1, 'Cash', 'cash', true), \
+         (7, 1, 'Cash (#6)', 'cash (#6)', true), \
+         (8, 3, 'Main  Checking', 'main  checking', true)",
     )
     .await?;
     Migrator::up(&*db, Some(1)).await?;
@@ -1125,32 +1127,42 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
         .await?,
         vec![
             vec![s("1"), s("Cash"), s("cash"), s("EUR"), s("1")],
-            vec![s("2"), s("CASH  (#2)"), s("cash (#2)"), s("EUR"), s("1")],
+            vec![s("2"), s("CASH (#2)"), s("cash (#2)"), s("EUR"), s("1")],
             vec![s("3"), s("cash"), s("cash"), s("EUR"), s("0")],
             vec![s("4"), s("Cash"), s("cash"), s("USD"), s("1")],
-            vec![s("5"), s("Bank"), s("bank"), s("USD"), s("1")],
-            vec![s("6"), s("Cash (#6)"), s("cash (#6)"), s("EUR"), s("1")],
+            vec![s("5"), s("Bank"), s("bank"), s("GBP"), s("1")],
+            vec![s("6"), s("Cash (#6-2)"), s("cash (#6-2)"), s("EUR"), s("1")],
+            vec![s("7"), s("Cash (#6)"), s("cash (#6)"), s("EUR"), s("1")],
+            vec![
+                s("8"),
+                s("Main  Checking"),
+                s("main checking"),
+                s("GBP"),
+                s("1")
+            ],
         ]
     );
-    // Each rename is reported to its owner.
+    // Each rename is reported to its owner, with the old and new names.
     let reports = rows(
         &db,
-        "SELECT CAST(user_id AS TEXT), event_type FROM event_record \
+        "SELECT CAST(user_id AS TEXT), CAST(payload AS TEXT) FROM event_record \
          WHERE event_type = 'finance.account.renamed' ORDER BY id",
     )
     .await?;
-    assert_eq!(
-        reports,
-        vec![
-            vec![s("1"), s("finance.account.renamed")],
-            vec![s("1"), s("finance.account.renamed")],
-        ]
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let first = reports[0][1].clone().unwrap_or_default().replace(' ', "");
+    assert_eq!(reports[0][0], s("1"));
+    assert!(
+        first.contains("\"account_id\":2")
+            && first.contains("\"old_name\":\"CASH\"")
+            && first.contains("\"new_name\":\"CASH(#2)\""),
+        "{first}"
     );
     // Now the database refuses a second active "cash" for Ann.
     let again = exec(
         &db,
         "INSERT INTO finance_account (id, user_id, name, normalized_name, is_active) \
-         VALUES (7, 1, 'Cash', 'cash', true)",
+         VALUES (9, 1, 'Cash', 'cash', true)",
     )
     .await;
     assert!(

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use lifeos_core::identity::accounts::{self, NewAccount};
 use lifeos_entity::UserId;
 use lifeos_testkit::{TestDb, schema};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, TransactionTrait};
 
 /// Tables that belong to the platform, not to a user: a user's deletion leaves them alone.
 /// `jwt_blocklist` keeps its rows (a blocked token stays blocked; `created_by` becomes NULL).
@@ -33,8 +33,8 @@ async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr> {
 }
 
 /// One row in every table (but `user`) for `owner`, parents first.
-async fn fill(
-    db: &DatabaseConnection,
+async fn fill<C: ConnectionTrait>(
+    db: &C,
     snapshot: &schema::Schema,
     owner: UserId,
     pass: u8,
@@ -161,12 +161,20 @@ async fn deleting_a_user_removes_every_row_they_own_and_nothing_else()
     let bob = accounts::register(db.conn(), register("bob@example.org"))
         .await?
         .id;
-    fill(&db, &snapshot, bob, 1).await?;
+    // One transaction per pass: PostgreSQL checks journal entries (two lines, balanced)
+    // when it commits.
+    let txn = db.begin().await?;
+    fill(&txn, &snapshot, bob, 1).await?;
+    txn.commit().await?;
     let with_bob = counts(&db, &snapshot).await?;
     let ada = accounts::register(db.conn(), register("ada@example.org"))
         .await?
         .id;
-    fill(&db, &snapshot, ada, 2).await?;
+    // One transaction per pass: PostgreSQL checks journal entries (two lines, balanced)
+    // when it commits.
+    let txn = db.begin().await?;
+    fill(&txn, &snapshot, ada, 2).await?;
+    txn.commit().await?;
     let with_both = counts(&db, &snapshot).await?;
     for (table, rows) in &with_both {
         if table != "role_permission" {

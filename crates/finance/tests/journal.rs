@@ -50,8 +50,9 @@ async fn account(
     .id)
 }
 
+#[allow(clippy::expect_used)] // only literals of this file: a typo must stop the test
 fn dec(text: &str) -> Decimal {
-    text.parse().unwrap_or_default()
+    text.parse().expect("a decimal literal")
 }
 
 /// Entries, lines and outbox rows: what a refused call must leave unchanged.
@@ -377,6 +378,7 @@ async fn postgresql_refuses_raw_sql_that_unbalances_an_entry() -> TestResult {
     );
     let euro = account(&db, ann, "Konto", "EUR").await?;
     let posted = journal::record_transaction(&*db, ann, dec("5"), food, bank, None, None).await?;
+    let other = journal::record_transaction(&*db, ann, dec("3"), food, bank, None, None).await?;
     let id = posted.entry.id;
     let line = posted.lines[0].id;
     let before = written(&db).await?;
@@ -388,6 +390,13 @@ async fn postgresql_refuses_raw_sql_that_unbalances_an_entry() -> TestResult {
              VALUES ({id}, {food}, 0.01, 0)"
         ),
         format!("UPDATE finance_journal_line SET account_id = {euro} WHERE id = {line}"),
+        format!("UPDATE finance_account SET currency = 'EUR' WHERE id = {food}"),
+        format!("INSERT INTO finance_journal_entry (user_id) VALUES ({ann})"),
+        // Moving a line to another (balanced) entry unbalances both.
+        format!(
+            "UPDATE finance_journal_line SET entry_id = {other} WHERE id = {line}",
+            other = other.entry.id
+        ),
         format!(
             "INSERT INTO finance_journal_entry (user_id) VALUES ({ann}); \
              INSERT INTO finance_journal_line (entry_id, account_id, debit, credit) \
@@ -397,9 +406,10 @@ async fn postgresql_refuses_raw_sql_that_unbalances_an_entry() -> TestResult {
     for sql in attempts {
         let outcome = db.execute_unprepared(&sql).await;
         assert!(
-            outcome
-                .as_ref()
-                .is_err_and(|error| error.to_string().contains("journal entry")),
+            outcome.as_ref().is_err_and(|error| {
+                let text = error.to_string();
+                text.contains("journal entry") || text.contains("journal lines")
+            }),
             "{sql}: {outcome:?}"
         );
     }

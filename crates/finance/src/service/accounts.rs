@@ -17,7 +17,8 @@ use lifeos_entity::{Timestamp, UserId};
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionSession,
+    TransactionTrait,
 };
 use serde_json::json;
 
@@ -101,7 +102,8 @@ where
 
 /// Creates an account unless an active one of the user already has the same normalized
 /// name, which is returned instead (`false`: not created) — also when two calls race: the
-/// loser finds the winner's account.
+/// loser finds the winner's account. The account returned may differ from `new` in type,
+/// category or currency: the name decides (as in the original).
 ///
 /// # Errors
 /// As [`create`], except that a duplicate name is not an error.
@@ -138,9 +140,16 @@ async fn active_named<C: ConnectionTrait>(
     Ok(finance_account::Entity::find()
         .filter(finance_account::Column::UserId.eq(user))
         .filter(finance_account::Column::NormalizedName.eq(normalized))
-        .filter(finance_account::Column::IsActive.eq(true))
+        .filter(is_active())
         .one(db)
         .await?)
+}
+
+/// `is_active` as the partial indexes' predicate spells it (bare, not `= true`), so that
+/// SQLite — which matches a partial index's condition term for term — and PostgreSQL's
+/// generic plans use them.
+fn is_active() -> Expr {
+    Expr::col((finance_account::Entity, finance_account::Column::IsActive))
 }
 
 /// Validates and inserts, with its event, on `txn`.
@@ -236,14 +245,14 @@ fn currency_code(raw: &str) -> Result<String> {
     }
 }
 
-/// The user's `currency` preference (its default when unset).
+/// The user's `currency` preference; `USD` (its default) when it is unset or not a code.
 async fn preferred_currency<C: ConnectionTrait>(db: &C, user: UserId) -> Result<String> {
     let value = lifeos_core::identity::preferences::get(db, user, "currency").await?;
-    let text = value
+    Ok(value
         .as_ref()
         .and_then(serde_json::Value::as_str)
-        .unwrap_or("USD");
-    currency_code(text)
+        .and_then(|text| currency_code(text).ok())
+        .unwrap_or_else(|| "USD".to_owned()))
 }
 
 /// Checks that `category` is a system category or `user`'s, for accounts of `account_type`.
@@ -303,7 +312,7 @@ pub async fn list<C: ConnectionTrait>(
         .order_by_asc(finance_account::Column::NormalizedName)
         .order_by_asc(finance_account::Column::Id);
     if !include_inactive {
-        query = query.filter(finance_account::Column::IsActive.eq(true));
+        query = query.filter(is_active());
     }
     Ok(query.all(db).await?)
 }
@@ -366,6 +375,10 @@ where
         usable_category(&txn, user, category, &account.account_type).await?;
     }
     let previous = account.category_id;
+    if previous == category {
+        txn.commit().await?;
+        return Ok(account);
+    }
     let mut active: finance_account::ActiveModel = account.into();
     active.category_id = Set(category);
     let account = active.update(&txn).await?;
@@ -444,9 +457,9 @@ where
 /// themselves.
 ///
 /// The prefix part is a range on the normalized name, compared byte-wise on both backends and
-/// served by an index (SQLite: `ux_finance_account_user_active_name`; PostgreSQL: the
-/// operators `~>=~`/`~<~` of `ix_finance_account_user_name_pattern`, whatever the database's
-/// collation). The
+/// served by an index on `(user_id, normalized_name)` (SQLite:
+/// `ux_finance_account_user_active_name`; PostgreSQL: the operators `~>=~`/`~<~` of
+/// `ix_finance_account_user_name_pattern`, whatever the database's collation). The
 /// substring part uses the trigram index `ix_finance_account_user_name_trgm` on PostgreSQL; on
 /// SQLite it scans the user's own accounts through `ix_finance_account_user_id` — one user's
 /// chart of accounts, bounded by its size.
@@ -459,6 +472,40 @@ pub async fn search<C: ConnectionTrait>(
     query: &str,
     limit: u64,
 ) -> Result<Vec<finance_account::Model>> {
+    if !(1..=LIMIT_MAX).contains(&limit) {
+        return Err(invalid("limit", format!("must be 1..={LIMIT_MAX}")));
+    }
+    let (prefix, substring) = search_selects(db.get_database_backend(), user, query)?;
+    let mut found = prefix.limit(limit).all(db).await?;
+    let left = limit.saturating_sub(found.len() as u64);
+    if left > 0 {
+        found.extend(substring.limit(left).all(db).await?);
+    }
+    Ok(found)
+}
+
+/// The SQL of [`search`]'s two queries (prefix part, substring part) on `backend`, values
+/// inlined: what a query-plan test explains.
+///
+/// # Errors
+/// `Core(Invalid)` for an empty or over-long query.
+pub fn search_sql(backend: DbBackend, user: UserId, query: &str) -> Result<(String, String)> {
+    let (prefix, substring) = search_selects(backend, user, query)?;
+    Ok((
+        prefix.build(backend).to_string(),
+        substring.build(backend).to_string(),
+    ))
+}
+
+/// The two queries of [`search`], without their limits.
+fn search_selects(
+    backend: DbBackend,
+    user: UserId,
+    query: &str,
+) -> Result<(
+    Select<finance_account::Entity>,
+    Select<finance_account::Entity>,
+)> {
     let query = normalize_name(query);
     if query.is_empty() {
         return Err(invalid("query", "is empty"));
@@ -469,10 +516,7 @@ pub async fn search<C: ConnectionTrait>(
             format!("is longer than {QUERY_MAX} characters"),
         ));
     }
-    if !(1..=LIMIT_MAX).contains(&limit) {
-        return Err(invalid("limit", format!("must be 1..={LIMIT_MAX}")));
-    }
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let postgres = backend == DbBackend::Postgres;
     let (low, high) = (query.clone(), format!("{query}\u{10FFFF}"));
     let name = || {
         Expr::col((
@@ -485,43 +529,29 @@ pub async fn search<C: ConnectionTrait>(
             .binary(BinOper::Custom("~>=~"), low.clone())
             .and(name().binary(BinOper::Custom("~<~"), high.clone()))
     } else {
-        name().gte(low.clone()).and(name().lt(high.clone()))
+        name().gte(low).and(name().lt(high))
     };
     let mine = || {
         finance_account::Entity::find()
             .filter(finance_account::Column::UserId.eq(user))
-            .filter(finance_account::Column::IsActive.eq(true))
-    };
-    let mut found = mine()
-        .filter(in_range.clone())
-        .order_by_desc(finance_account::Column::CreatedAt)
-        .order_by_desc(finance_account::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    let left = limit.saturating_sub(found.len() as u64);
-    if left > 0 {
-        let contains = if postgres {
-            let escaped: String = query
-                .chars()
-                .flat_map(|c| match c {
-                    '%' | '_' | '\\' => vec!['\\', c],
-                    c => vec![c],
-                })
-                .collect();
-            name().like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
-        } else {
-            Expr::expr(Func::cust("instr").arg(name()).arg(query.clone())).gt(0)
-        };
-        let rest = mine()
-            .filter(contains)
-            .filter(in_range.not())
+            .filter(is_active())
             .order_by_desc(finance_account::Column::CreatedAt)
             .order_by_desc(finance_account::Column::Id)
-            .limit(left)
-            .all(db)
-            .await?;
-        found.extend(rest);
-    }
-    Ok(found)
+    };
+    let contains = if postgres {
+        let escaped: String = query
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        name().like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+    } else {
+        Expr::expr(Func::cust("instr").arg(name()).arg(query)).gt(0)
+    };
+    Ok((
+        mine().filter(in_range.clone()),
+        mine().filter(contains).filter(in_range.not()),
+    ))
 }

@@ -265,9 +265,16 @@ async fn write<C: ConnectionTrait>(
     let mut ids: Vec<i32> = new.lines.iter().map(|line| line.account_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let accounts: BTreeMap<i32, finance_account::Model> = finance_account::Entity::find()
+    // PostgreSQL: share-lock them, so a concurrent deactivation or currency change waits for
+    // this posting (SQLite's write transaction already serialises writers).
+    let mut query = finance_account::Entity::find()
         .filter(finance_account::Column::UserId.eq(user))
         .filter(finance_account::Column::Id.is_in(ids.clone()))
+        .order_by_asc(finance_account::Column::Id);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_shared();
+    }
+    let accounts: BTreeMap<i32, finance_account::Model> = query
         .all(txn)
         .await?
         .into_iter()
@@ -314,8 +321,17 @@ async fn write<C: ConnectionTrait>(
         let model = finance_journal_line::ActiveModel {
             entry_id: Set(entry.id),
             account_id: Set(line.account_id),
-            debit: Set(line.debit),
-            credit: Set(line.credit),
+            // One side is zero; store it as 0 (never a negative zero).
+            debit: Set(if line.debit.is_zero() {
+                Decimal::ZERO
+            } else {
+                line.debit
+            }),
+            credit: Set(if line.credit.is_zero() {
+                Decimal::ZERO
+            } else {
+                line.credit
+            }),
             memo: Set(memo),
             ..Default::default()
         }
@@ -323,9 +339,20 @@ async fn write<C: ConnectionTrait>(
         .await?;
         lines.push(exact(model));
     }
-    let totals: BTreeMap<&str, String> = sums
+    // The original's payload (`debit_total`, `credit_total`, `line_count`), per currency,
+    // amounts with two decimals.
+    let two = |amount: &Decimal| {
+        let mut amount = *amount;
+        amount.rescale(2);
+        amount.to_string()
+    };
+    let debit_total: BTreeMap<&str, String> = sums
         .iter()
-        .map(|(currency, (debits, _))| (*currency, debits.to_string()))
+        .map(|(currency, (debits, _))| (*currency, two(debits)))
+        .collect();
+    let credit_total: BTreeMap<&str, String> = sums
+        .iter()
+        .map(|(currency, (_, credits))| (*currency, two(credits)))
         .collect();
     outbox::enqueue(
         txn,
@@ -334,7 +361,8 @@ async fn write<C: ConnectionTrait>(
         json!({
             "entry_id": entry.id,
             "line_count": lines.len(),
-            "totals": totals,
+            "debit_total": debit_total,
+            "credit_total": credit_total,
             "reverses_entry_id": reverses,
         }),
     )
@@ -366,10 +394,12 @@ fn amount(index: usize, line: &NewLine) -> Result<()> {
     Ok(())
 }
 
-/// The line with its amounts at the column's two decimals: SQLite hands NUMERIC back as
-/// REAL, which SeaORM reads through `f64`.
+/// The line with its amounts at the column's two decimals, as PostgreSQL returns them:
+/// SQLite hands NUMERIC back as REAL, which SeaORM reads through `f64`.
 fn exact(mut line: finance_journal_line::Model) -> finance_journal_line::Model {
-    line.debit = line.debit.round_dp(2);
-    line.credit = line.credit.round_dp(2);
+    for amount in [&mut line.debit, &mut line.credit] {
+        *amount = amount.round_dp(2);
+        amount.rescale(2);
+    }
     line
 }
