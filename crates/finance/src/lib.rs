@@ -15,6 +15,46 @@
 //! | [`service::accounts`] | the chart of accounts: create (idempotently inline), rename, re-categorise, (de)activate, currency, typeahead |
 //! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
 
+//! ```
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use lifeos_finance::service::{accounts, journal};
+//! use lifeos_finance::service::journal::{NewEntry, NewLine};
+//! # let db = lifeos_testkit::TestDb::at_head().await?;
+//! # let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+//! // `db`: any sea-orm connection or transaction; `ann`: the acting user.
+//! let new = |name: &str, account_type: &str| accounts::NewAccount {
+//!     name: name.to_owned(),
+//!     account_type: account_type.to_owned(),
+//!     ..Default::default()
+//! };
+//! let bank = accounts::create(&*db, ann, new("Bank", "asset")).await?;
+//! let (food, _created) = accounts::create_inline(&*db, ann, new("Groceries", "expense")).await?;
+//! let posted = journal::post(&*db, ann, NewEntry {
+//!     description: Some("Market".to_owned()),
+//!     posted_at: None,
+//!     lines: vec![
+//!         NewLine::debit(food.id, "12.30".parse()?),
+//!         NewLine::credit(bank.id, "12.30".parse()?),
+//!     ],
+//! })
+//! .await?;
+//! assert_eq!(journal::get(&*db, ann, posted.entry.id).await?, posted);
+//! // Unbalanced, by one cent: refused, nothing written.
+//! let wrong = journal::post(&*db, ann, NewEntry {
+//!     lines: vec![
+//!         NewLine::debit(food.id, "1.00".parse()?),
+//!         NewLine::credit(bank.id, "0.99".parse()?),
+//!     ],
+//!     ..Default::default()
+//! })
+//! .await;
+//! assert!(matches!(wrong, Err(lifeos_finance::Error::Unbalanced { .. })));
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Runtime::new().map(|runtime| runtime.block_on(example()))??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 pub mod entity;
 pub mod error;
 pub mod service;

@@ -11,23 +11,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, 
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// A user (inserted directly: these tests need no password).
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, Box<dyn std::error::Error>> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => {
-                    "INSERT INTO \"user\" (email, password_hash) VALUES ($1, 'x') RETURNING id"
-                }
-                _ => "INSERT INTO \"user\" (email, password_hash) VALUES (?, 'x') RETURNING id",
-            },
-            [email.into()],
-        ))
-        .await?
-        .ok_or("no id")?;
-    Ok(UserId(row.try_get_by_index(0)?))
+async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
+    lifeos_testkit::user(db, email).await
 }
 
 fn named(name: &str, account_type: &str) -> NewAccount {
@@ -87,6 +72,14 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
     lifeos_core::identity::preferences::set(&*db, ann, "currency", "EUR".into()).await?;
     let euro = accounts::create(&*db, ann, named("Savings", "asset")).await?;
     assert_eq!(euro.currency, "EUR");
+    // A stored preference that is not a code (from history) falls back to USD.
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!("UPDATE user_preference SET value = '\"euros\"' WHERE user_id = {ann} AND key = 'currency'"),
+    ))
+    .await?;
+    let fallback = accounts::create(&*db, ann, named("Piggy bank", "asset")).await?;
+    assert_eq!(fallback.currency, "USD");
 
     let before = accounts_of(&db).await?;
     for (new, field) in [
@@ -107,6 +100,23 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
             },
             "currency",
         ),
+        (
+            NewAccount {
+                code: Some("c".repeat(33)),
+                ..named("Cash", "asset")
+            },
+            "code",
+        ),
+        (
+            NewAccount {
+                description: Some("d".repeat(4001)),
+                ..named("Cash", "asset")
+            },
+            "description",
+        ),
+        (named("Nul\0name", "asset"), "name"),
+        // 255 characters, but 510 once lower-cased.
+        (named(&"İ".repeat(255), "asset"), "name"),
     ] {
         let error = accounts::create(&*db, ann, new)
             .await
@@ -120,7 +130,7 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
         "{duplicate:?}"
     );
     assert_eq!(accounts_of(&db).await?, before, "a refused create wrote");
-    assert_eq!(outbox(&db, "finance.account.created").await?, 2);
+    assert_eq!(outbox(&db, "finance.account.created").await?, 3);
     assert_eq!(
         accounts::subtypes("liability"),
         Some(&["loan", "credit_card", "payable", "other"][..])
@@ -208,6 +218,32 @@ async fn accounts_are_renamed_recategorised_and_their_currency_set() -> TestResu
     .await?;
     let ids: Vec<i32> = finance_category_ids(&db).await?;
     let (system_asset, system_income, bobs) = (ids[0], ids[1], ids[2]);
+    let with_theirs = accounts::create(
+        &*db,
+        ann,
+        NewAccount {
+            category_id: Some(bobs),
+            ..named("House", "asset")
+        },
+    )
+    .await;
+    assert!(
+        with_theirs.as_ref().is_err_and(is_not_found),
+        "{with_theirs:?}"
+    );
+    let wrong = accounts::create(
+        &*db,
+        ann,
+        NewAccount {
+            category_id: Some(system_income),
+            ..named("House", "asset")
+        },
+    )
+    .await;
+    assert!(
+        matches!(wrong, Err(Error::CategoryType { .. })),
+        "{wrong:?}"
+    );
     let moved = accounts::recategorize(&*db, ann, account.id, Some(system_asset)).await?;
     assert_eq!(moved.category_id, Some(system_asset));
     assert_eq!(outbox(&db, "finance.account.category_updated").await?, 1);

@@ -12,22 +12,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, Box<dyn std::error::Error>> {
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            match backend {
-                DbBackend::Postgres => {
-                    "INSERT INTO \"user\" (email, password_hash) VALUES ($1, 'x') RETURNING id"
-                }
-                _ => "INSERT INTO \"user\" (email, password_hash) VALUES (?, 'x') RETURNING id",
-            },
-            [email.into()],
-        ))
-        .await?
-        .ok_or("no id")?;
-    Ok(UserId(row.try_get_by_index(0)?))
+async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
+    lifeos_testkit::user(db, email).await
 }
 
 async fn account(
@@ -149,6 +135,35 @@ async fn a_balanced_entry_is_posted_exactly_with_its_event() -> TestResult {
     );
     assert_eq!(AMOUNT_MAX.to_string(), "99999999999.99");
     journal::record_transaction(&*db, ann, AMOUNT_MAX, food, bank, None, None).await?;
+    // Trailing zeros are not extra decimals; a negative zero is no amount; 100 lines are
+    // allowed.
+    let tidy = journal::post(
+        &*db,
+        ann,
+        entry(vec![
+            NewLine {
+                account_id: food,
+                debit: dec("1.000"),
+                credit: dec("-0"),
+                memo: None,
+            },
+            NewLine::credit(bank, dec("1")),
+        ]),
+    )
+    .await?;
+    assert_eq!(
+        (
+            tidy.lines[0].debit.to_string(),
+            tidy.lines[0].credit.to_string()
+        ),
+        ("1.00".to_owned(), "0.00".to_owned())
+    );
+    let mut hundred = vec![NewLine::credit(bank, dec("0.99"))];
+    hundred.extend((0..99).map(|_| NewLine::debit(food, dec("0.01"))));
+    assert_eq!(
+        journal::post(&*db, ann, entry(hundred)).await?.lines.len(),
+        100
+    );
     Ok(())
 }
 
@@ -327,6 +342,10 @@ async fn an_entry_is_reversed_once_even_by_racing_calls() -> TestResult {
         (reversal.lines[1].account_id, reversal.lines[1].debit),
         (bank, dec("42.5"))
     );
+    // A reversal is an entry like any other: it can be reversed (once) in turn.
+    let back = journal::reverse(&*db, ann, reversal.entry.id, Some("re-instated")).await?;
+    assert_eq!(back.entry.reverses_entry_id, Some(reversal.entry.id));
+    assert_eq!(back.lines[0].debit, dec("42.5"));
     Ok(())
 }
 

@@ -283,6 +283,30 @@ impl Drop for DropDatabase {
     }
 }
 
+/// Inserts a user with `email` and no usable password — an owner for test rows, not someone
+/// who signs in (the kernel's `accounts::register` hashes a password, which is slow) — and
+/// returns its id.
+///
+/// # Errors
+/// On a database error (a duplicate email, say).
+pub async fn user(db: &DatabaseConnection, email: &str) -> Result<lifeos_entity::UserId, DbErr> {
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => {
+                    "INSERT INTO \"user\" (email, password_hash) VALUES ($1, '!') RETURNING id"
+                }
+                _ => "INSERT INTO \"user\" (email, password_hash) VALUES (?, '!') RETURNING id",
+            },
+            [email.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no id returned for the new user".to_owned()))?;
+    Ok(lifeos_entity::UserId(row.try_get_by_index(0)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

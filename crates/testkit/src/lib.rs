@@ -30,5 +30,5 @@ pub mod explain;
 pub use lifeos_schema as schema;
 
 pub use db::{
-    CONCURRENT_CONNECTIONS, POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names,
+    CONCURRENT_CONNECTIONS, POSTGRES_URL_VAR, TestDb, backend, migrate_to, migration_names, user,
 };

@@ -65,6 +65,23 @@ pub fn normalize_name(name: &str) -> String {
         .to_lowercase()
 }
 
+/// A name as stored: trimmed, 1..=255 characters, no NUL, and a normalized form that fits
+/// the column too (lower-casing can lengthen a name: `İ` becomes `i̇`).
+fn account_name(raw: &str) -> Result<(String, String)> {
+    let name = lifeos_core::validate::text("name", raw, NAME_MAX)?;
+    if name.contains('\0') {
+        return Err(invalid("name", "contains a NUL character"));
+    }
+    let normalized = normalize_name(&name);
+    if normalized.chars().count() > NAME_MAX {
+        return Err(invalid(
+            "name",
+            format!("is longer than {NAME_MAX} characters once lower-cased"),
+        ));
+    }
+    Ok((name, normalized))
+}
+
 /// A new account.
 #[derive(Clone, Debug, Default)]
 pub struct NewAccount {
@@ -158,7 +175,7 @@ async fn insert<C: ConnectionTrait>(
     user: UserId,
     new: NewAccount,
 ) -> Result<finance_account::Model> {
-    let name = lifeos_core::validate::text("name", &new.name, NAME_MAX)?;
+    let (name, normalized) = account_name(&new.name)?;
     let account_type = account_type(&new.account_type)?;
     let subtype = subtype(account_type, new.subtype.as_deref())?;
     let code = match new.code.as_deref() {
@@ -179,7 +196,7 @@ async fn insert<C: ConnectionTrait>(
     let account = finance_account::ActiveModel {
         user_id: Set(user),
         category_id: Set(new.category_id),
-        normalized_name: Set(normalize_name(&name)),
+        normalized_name: Set(normalized),
         name: Set(name),
         code: Set(code),
         description: Set(description),
@@ -343,11 +360,11 @@ pub async fn rename<C>(db: &C, user: UserId, id: i32, name: &str) -> Result<fina
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let name = lifeos_core::validate::text("name", name, NAME_MAX)?;
+    let (name, normalized) = account_name(name)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     let account = locked(&txn, user, id).await?;
     let mut active: finance_account::ActiveModel = account.into();
-    active.normalized_name = Set(normalize_name(&name));
+    active.normalized_name = Set(normalized);
     active.name = Set(name);
     let account = active.update(&txn).await?;
     txn.commit().await?;
@@ -509,6 +526,9 @@ fn search_selects(
     let query = normalize_name(query);
     if query.is_empty() {
         return Err(invalid("query", "is empty"));
+    }
+    if query.contains('\0') {
+        return Err(invalid("query", "contains a NUL character"));
     }
     if query.chars().count() > QUERY_MAX {
         return Err(invalid(
