@@ -13,6 +13,7 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`service::accounts`] | the chart of accounts: create (idempotently inline), rename, re-categorise, (de)activate, currency, typeahead |
+//! | [`service::balances`] | an account's balance and the trial balance as of the user's local day, per currency, exact to the cent |
 //! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
 
 //! ```

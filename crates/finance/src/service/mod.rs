@@ -1,4 +1,5 @@
 //! The finance operations, one module per capability.
 
 pub mod accounts;
+pub mod balances;
 pub mod journal;

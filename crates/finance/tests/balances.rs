@@ -1,0 +1,206 @@
+//! Balances, on SQLite and (with `LIFEOS_TEST_POSTGRES_URL`) PostgreSQL: the local day's end,
+//! the normal side, another user's account, and a property test — random balanced entries of
+//! awkward amounts (0.01s, 0.1 + 0.2, the largest amount) — checking every account balance and
+//! the trial balance to the cent against sums computed in Rust.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use lifeos_entity::{Timestamp, UserId};
+use lifeos_finance::service::journal::{self, AMOUNT_MAX, NewEntry, NewLine};
+use lifeos_finance::service::{accounts, balances};
+use lifeos_testkit::TestDb;
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn account(
+    db: &DatabaseConnection,
+    owner: UserId,
+    name: &str,
+    account_type: &str,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    Ok(accounts::create(
+        db,
+        owner,
+        accounts::NewAccount {
+            name: name.to_owned(),
+            account_type: account_type.to_owned(),
+            ..Default::default()
+        },
+    )
+    .await?
+    .id)
+}
+
+fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
+    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
+}
+
+#[tokio::test]
+async fn balances_count_entries_up_to_the_end_of_the_users_local_day() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+    lifeos_core::identity::preferences::set(&*db, ann, "timezone", "Asia/Seoul".into()).await?;
+    let bank = account(&db, ann, "Bank", "asset").await?;
+    let salary = account(&db, ann, "Salary", "income").await?;
+    // 23:30 on 1 March in Seoul is 14:30 UTC; 00:30 on 2 March is 15:30 UTC.
+    for (hour, amount) in [(14, "100.00"), (15, "0.01")] {
+        journal::record_transaction(
+            &*db,
+            ann,
+            amount.parse()?,
+            bank,
+            salary,
+            None,
+            Some(Timestamp(
+                Utc.with_ymd_and_hms(2026, 3, 1, hour, 30, 0)
+                    .single()
+                    .ok_or("bad time")?,
+            )),
+        )
+        .await?;
+    }
+    let first = balances::account_balance(&*db, ann, bank, day(2026, 3, 1)?).await?;
+    assert_eq!(first.balance, "100.00".parse()?);
+    let second = balances::account_balance(&*db, ann, bank, day(2026, 3, 2)?).await?;
+    assert_eq!(second.balance, "100.01".parse()?);
+    // Income is credit-normal: positive too.
+    let income = balances::account_balance(&*db, ann, salary, day(2026, 3, 2)?).await?;
+    assert_eq!(
+        (income.credits, income.balance),
+        ("100.01".parse()?, "100.01".parse()?)
+    );
+    let before = balances::account_balance(&*db, ann, bank, day(2026, 2, 28)?).await?;
+    assert_eq!(before.balance, Decimal::ZERO);
+
+    let bob = lifeos_testkit::user(&db, "bob@example.com").await?;
+    let theirs = balances::account_balance(&*db, bob, bank, day(2026, 3, 2)?).await;
+    assert!(
+        matches!(
+            theirs,
+            Err(lifeos_finance::Error::Core(
+                lifeos_core::Error::NotFound { .. }
+            ))
+        ),
+        "{theirs:?}"
+    );
+    assert!(
+        balances::trial_balance(&*db, bob, day(2026, 3, 2)?)
+            .await?
+            .rows
+            .is_empty()
+    );
+    Ok(())
+}
+
+/// An amount from an awkward set.
+fn amount() -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        Just(Decimal::new(1, 2)),
+        Just(Decimal::new(10, 2)),
+        Just(Decimal::new(20, 2)),
+        Just(Decimal::new(30, 2)),
+        // x·100 falls just below the integer in binary floating point.
+        Just(Decimal::new(29, 2)),
+        Just(Decimal::new(57, 2)),
+        Just(Decimal::new(115, 2)),
+        (1i64..10_000_000).prop_map(|cents| Decimal::new(cents, 2)),
+        Just(AMOUNT_MAX),
+    ]
+}
+
+/// An entry: debits on some of the four accounts (by index), one credit line balancing them.
+fn entry() -> impl Strategy<Value = (Vec<(usize, Decimal)>, usize)> {
+    (
+        prop::collection::vec((0usize..4, amount()), 1..6),
+        0usize..4,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_balance_and_the_trial_balance_are_exact_to_the_cent(
+        entries in prop::collection::vec(entry(), 1..8)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(check(entries)).map_err(|error| TestCaseError::fail(error.to_string()))?;
+    }
+}
+
+async fn check(entries: Vec<(Vec<(usize, Decimal)>, usize)>) -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+    let mut ids = Vec::new();
+    for (name, account_type) in [
+        ("Bank", "asset"),
+        ("Food", "expense"),
+        ("Loan", "liability"),
+        ("Pay", "income"),
+    ] {
+        ids.push(account(&db, ann, name, account_type).await?);
+    }
+    let mut expected: BTreeMap<i32, (Decimal, Decimal)> = BTreeMap::new();
+    for (debits, credit_to) in entries {
+        let total: Decimal = debits.iter().map(|(_, amount)| *amount).sum();
+        if total > AMOUNT_MAX {
+            continue; // one credit line could not carry it
+        }
+        let mut lines: Vec<NewLine> = debits
+            .iter()
+            .map(|(index, amount)| NewLine::debit(ids[*index], *amount))
+            .collect();
+        lines.push(NewLine::credit(ids[credit_to], total));
+        journal::post(
+            &*db,
+            ann,
+            NewEntry {
+                lines,
+                ..Default::default()
+            },
+        )
+        .await?;
+        for (index, amount) in &debits {
+            expected.entry(ids[*index]).or_default().0 += *amount;
+        }
+        expected.entry(ids[credit_to]).or_default().1 += total;
+    }
+    let today = lifeos_core::days::LocalDays::for_user(&*db, ann)
+        .await?
+        .today();
+    let trial = balances::trial_balance(&*db, ann, today).await?;
+    let (mut all_debits, mut all_credits) = (Decimal::ZERO, Decimal::ZERO);
+    for (position, id) in ids.iter().enumerate() {
+        let (debits, credits) = expected.get(id).copied().unwrap_or_default();
+        let balance = balances::account_balance(&*db, ann, *id, today).await?;
+        assert_eq!(
+            (balance.debits, balance.credits),
+            (debits, credits),
+            "account {position}"
+        );
+        let signed = if position < 2 {
+            debits - credits
+        } else {
+            credits - debits
+        };
+        assert_eq!(balance.balance, signed, "account {position}");
+        let row = trial
+            .rows
+            .iter()
+            .find(|row| row.account.id == *id)
+            .ok_or("no row")?;
+        assert_eq!(row.balance, balance);
+        all_debits += debits;
+        all_credits += credits;
+    }
+    assert_eq!(all_debits, all_credits);
+    assert_eq!(
+        trial.totals.get("USD").copied().unwrap_or_default(),
+        (all_debits, all_credits)
+    );
+    Ok(())
+}
