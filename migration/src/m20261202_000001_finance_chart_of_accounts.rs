@@ -125,6 +125,9 @@ fn normalize(name: &str) -> String {
         .to_lowercase()
 }
 
+/// The longest name (and normalized name), in characters.
+const NAME_MAX: usize = 255;
+
 /// One account as this migration reads it.
 struct Account {
     id: i32,
@@ -137,8 +140,9 @@ struct Account {
 /// Gives every account the normalized name the services compute (history's backfills
 /// lower-cased in SQL: ASCII only on SQLite, no white-space collapse in the original), then
 /// renames every active account whose normalized name an older (smaller id) active account
-/// of the same user has: `name (#id)`, trimmed and cut to 255 characters, with a further
-/// `-2`, `-3`… should that name be taken too. Each rename is reported to the account's owner
+/// of the same user has — and every account whose normalized name would not fit in 255
+/// characters — `name (#id)`, trimmed and cut to fit, with a further `-2`, `-3`… should that
+/// name be taken by any of the user's accounts, active or not. Each rename is reported to the account's owner
 /// in `event_record`. The names are computed here, in Rust, so that they are exactly the
 /// services' (SQL's `lower` differs by backend); they are written by a few set-based
 /// statements, not row by row.
@@ -161,9 +165,10 @@ async fn names(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             active: row.try_get_by_index(4)?,
         });
     }
-    // Every active normalized name per user (as it will be), to keep renames unique.
+    // Every normalized name per user (as it will be), active or not, to keep renames unique
+    // (an inactive account's name stays free for its reactivation).
     let mut taken: BTreeMap<i32, BTreeSet<String>> = BTreeMap::new();
-    for account in accounts.iter().filter(|account| account.active) {
+    for account in &accounts {
         taken
             .entry(account.user)
             .or_default()
@@ -174,7 +179,9 @@ async fn names(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let mut reports: Vec<(i32, i32, String, String)> = Vec::new();
     for account in &accounts {
         let normalized = normalize(&account.name);
-        if !account.active || kept.insert((account.user, normalized.clone())) {
+        // Kept as it is: not a later active duplicate, and a normalized name that fits.
+        let fits = normalized.chars().count() <= NAME_MAX;
+        if fits && (!account.active || kept.insert((account.user, normalized.clone()))) {
             if normalized != account.normalized {
                 changes.push((account.id, account.name.clone(), normalized));
             }
@@ -182,23 +189,34 @@ async fn names(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         }
         let used = taken.entry(account.user).or_default();
         let base = account.name.trim();
-        let mut attempt = 1;
+        let mut attempt = 1u32;
         let (name, normalized) = loop {
             let suffix = if attempt == 1 {
                 format!(" (#{})", account.id)
             } else {
                 format!(" (#{}-{attempt})", account.id)
             };
-            let room = 255usize.saturating_sub(suffix.chars().count());
-            let name: String = base.chars().take(room).collect::<String>() + &suffix;
-            let normalized = normalize(&name);
-            if normalized.chars().count() <= 255 && !used.contains(&normalized) {
+            // The longest cut of the name whose normalized form, with the suffix, fits
+            // (lower-casing can lengthen a name: `İ` becomes `i̇`).
+            let mut room = NAME_MAX.saturating_sub(suffix.chars().count());
+            let (name, normalized) = loop {
+                let cut: String = base.chars().take(room).collect();
+                let name = format!("{}{suffix}", cut.trim_end()).trim().to_owned();
+                let normalized = normalize(&name);
+                if normalized.chars().count() <= NAME_MAX || room == 0 {
+                    break (name, normalized);
+                }
+                room -= 1;
+            };
+            if !used.contains(&normalized) {
                 break (name, normalized);
             }
             attempt += 1;
         };
         used.insert(normalized.clone());
-        kept.insert((account.user, normalized.clone()));
+        if account.active {
+            kept.insert((account.user, normalized.clone()));
+        }
         reports.push((account.user, account.id, account.name.clone(), name.clone()));
         changes.push((account.id, name, normalized));
     }
@@ -232,7 +250,7 @@ async fn names(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         ))
         .await?;
     }
-    let reason = "another active account of yours has the same name";
+    let reason = "another active account of yours had the same name, or the name was too long";
     for chunk in reports.chunks(500) {
         let mut values = Vec::new();
         let mut tuples = Vec::new();

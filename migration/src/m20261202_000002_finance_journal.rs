@@ -27,8 +27,7 @@ use crate::support::{TableChange, exec, fk};
 pub struct Migration;
 
 const FUNCTION: &str = r#"
-CREATE OR REPLACE FUNCTION finance_journal_entry_balanced() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION finance_journal_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     entries integer[];
     entry integer;
@@ -70,8 +69,7 @@ $$"#;
 /// Refuses a currency change of an account with journal lines (its entries would stop
 /// balancing per currency).
 const CURRENCY_FUNCTION: &str = r#"
-CREATE OR REPLACE FUNCTION finance_account_currency_fixed() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
+CREATE OR REPLACE FUNCTION finance_account_currency_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM finance_journal_line WHERE account_id = NEW.id) THEN
         RAISE EXCEPTION 'account % has journal lines: its currency is fixed', NEW.id

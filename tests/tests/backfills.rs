@@ -1104,17 +1104,22 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
          (1, 'currency', '\"EUR\"'), (2, 'currency', '\"euros\"'), (3, 'currency', '\" gbp \"')",
     )
     .await?;
+    // 200 characters, 400 once lower-cased (`İ` becomes `i̇`): too long for the column.
+    let long = "İ".repeat(200);
     exec(
         &db,
-        "INSERT INTO finance_account (id, user_id, name, normalized_name, is_active) VALUES \
-         (1, 1, 'Cash', 'cash', true), \
-         (2, 1, 'CASH ', 'cash', true), \
-         (3, 1, 'cash', 'cash', false), \
-         (4, 2, 'Cash', 'cash', true), \
-         (5, 3, 'Bank', 'bank', true), \
-         (6, 1, 'Cash', 'cash', true), \
-         (7, 1, 'Cash (#6)', 'cash (#6)', true), \
-         (8, 3, 'Main  Checking', 'main  checking', true)",
+        &format!(
+            "INSERT INTO finance_account (id, user_id, name, normalized_name, is_active) VALUES \
+             (1, 1, 'Cash', 'cash', true), \
+             (2, 1, 'CASH ', 'cash', true), \
+             (3, 1, 'cash', 'cash', false), \
+             (4, 2, 'Cash', 'cash', true), \
+             (5, 3, 'Bank', 'bank', true), \
+             (6, 1, 'Cash', 'cash', true), \
+             (7, 1, 'Cash (#6)', 'cash (#6)', true), \
+             (8, 3, 'Main  Checking', 'main  checking', true), \
+             (9, 2, '{long}', 'x', true)"
+        ),
     )
     .await?;
     Migrator::up(&*db, Some(1)).await?;
@@ -1140,6 +1145,13 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
                 s("GBP"),
                 s("1")
             ],
+            vec![
+                s("9"),
+                Some(format!("{} (#9)", "İ".repeat(125))),
+                Some(format!("{} (#9)", "i\u{307}".repeat(125))),
+                s("USD"),
+                s("1"),
+            ],
         ]
     );
     // Each rename is reported to its owner, with the old and new names.
@@ -1149,7 +1161,7 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
          WHERE event_type = 'finance.account.renamed' ORDER BY id",
     )
     .await?;
-    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert_eq!(reports.len(), 3, "{reports:?}");
     let first = reports[0][1].clone().unwrap_or_default().replace(' ', "");
     assert_eq!(reports[0][0], s("1"));
     assert!(

@@ -198,9 +198,71 @@ async fn check(entries: Vec<(Vec<(usize, Decimal)>, usize)>) -> TestResult {
         all_credits += credits;
     }
     assert_eq!(all_debits, all_credits);
+    assert_eq!(trial.totals.len(), 1, "{:?}", trial.totals);
     assert_eq!(
         trial.totals.get("USD").copied().unwrap_or_default(),
         (all_debits, all_credits)
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_trial_balance_totals_each_currency_on_its_own() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+    let new = |name: &str, account_type: &str, currency: &str| accounts::NewAccount {
+        name: name.to_owned(),
+        account_type: account_type.to_owned(),
+        currency: Some(currency.to_owned()),
+        ..Default::default()
+    };
+    let usd_bank = accounts::create(&*db, ann, new("Bank", "asset", "USD"))
+        .await?
+        .id;
+    let usd_pay = accounts::create(&*db, ann, new("Pay", "income", "USD"))
+        .await?
+        .id;
+    let eur_bank = accounts::create(&*db, ann, new("Konto", "asset", "EUR"))
+        .await?
+        .id;
+    let eur_rent = accounts::create(&*db, ann, new("Miete", "expense", "EUR"))
+        .await?
+        .id;
+    journal::post(
+        &*db,
+        ann,
+        NewEntry {
+            lines: vec![
+                NewLine::debit(usd_bank, "10.00".parse()?),
+                NewLine::credit(usd_pay, "10.00".parse()?),
+                NewLine::debit(eur_rent, "7.50".parse()?),
+                NewLine::credit(eur_bank, "7.50".parse()?),
+            ],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let today = lifeos_core::days::LocalDays::for_user(&*db, ann)
+        .await?
+        .today();
+    let trial = balances::trial_balance(&*db, ann, today).await?;
+    let ten: Decimal = "10.00".parse()?;
+    let seven_fifty: Decimal = "7.50".parse()?;
+    assert_eq!(
+        trial.totals,
+        BTreeMap::from([
+            ("EUR".to_owned(), (seven_fifty, seven_fifty)),
+            ("USD".to_owned(), (ten, ten)),
+        ])
+    );
+    // Ordered by type, then name: assets (Bank, Konto), expense (Miete), income (Pay).
+    let names: Vec<&str> = trial
+        .rows
+        .iter()
+        .map(|row| row.account.name.as_str())
+        .collect();
+    assert_eq!(names, ["Bank", "Konto", "Miete", "Pay"]);
+    let signs: Vec<Decimal> = trial.rows.iter().map(|row| row.balance.balance).collect();
+    assert_eq!(signs, [ten, -seven_fifty, seven_fifty, ten]);
     Ok(())
 }

@@ -3,9 +3,9 @@
 //!
 //! "As of a day" is the end of that day in the user's time zone (and day start:
 //! [`lifeos_core::days::LocalDays`]): every entry posted before it counts. A balance is signed
-//! by the account's normal side — the category's `normal_balance`, or for an uncategorised
-//! account its type's (asset and expense debit, the others credit; the original treated every
-//! uncategorised account as debit-normal).
+//! by the account's normal side, which its type decides: asset and expense accounts are
+//! debit-normal, the others credit-normal (the original read the category's `normal_balance`
+//! and treated every uncategorised account as debit-normal).
 //!
 //! Sums run in SQL over integer cents (`CAST(round(amount * 100) AS BIGINT)`): SQLite stores
 //! NUMERIC as REAL and would sum floating point; in cents every amount the journal accepts is
@@ -20,7 +20,7 @@ use lifeos_entity::{Timestamp, UserId};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value};
 
-use crate::entity::{finance_account, finance_account_category};
+use crate::entity::finance_account;
 use crate::error::{Result, not_found};
 
 /// An account's sums and balance as of a day.
@@ -44,8 +44,9 @@ pub struct AccountBalance {
 pub struct TrialBalance {
     /// The day (its end, in the user's time zone).
     pub as_of: NaiveDate,
-    /// One row per account with lines or active, ordered as the original: by type, category
-    /// (uncategorised first), code (none first), name.
+    /// One row per account with lines before the day's end, or active and created by then;
+    /// ordered as the original: by type, category (uncategorised first), code (none first),
+    /// then (normalized) name.
     pub rows: Vec<TrialRow>,
     /// Per currency: the sum of all debits and of all credits — equal, since every entry
     /// balances per currency.
@@ -111,20 +112,15 @@ async fn sums<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Whether an account is debit-normal: its category's side, else its type's.
-fn debit_normal(
-    account: &finance_account::Model,
-    categories: &BTreeMap<i32, finance_account_category::Model>,
-) -> bool {
-    match account.category_id.and_then(|id| categories.get(&id)) {
-        Some(category) => category.normal_balance != "credit",
-        None => matches!(account.account_type.as_str(), "asset" | "expense"),
-    }
+/// Whether an account is debit-normal: asset and expense accounts are, liability, equity and
+/// income accounts are not. (A category's base type is its accounts' type, so the category
+/// cannot disagree; its stored `normal_balance` column, which defaults to `debit`, could.)
+fn debit_normal(account: &finance_account::Model) -> bool {
+    matches!(account.account_type.as_str(), "asset" | "expense")
 }
 
 fn balance_of(
     account: &finance_account::Model,
-    categories: &BTreeMap<i32, finance_account_category::Model>,
     (debit_cents, credit_cents): (i64, i64),
 ) -> AccountBalance {
     let (debits, credits) = (Decimal::new(debit_cents, 2), Decimal::new(credit_cents, 2));
@@ -133,29 +129,12 @@ fn balance_of(
         currency: account.currency.clone(),
         debits,
         credits,
-        balance: if debit_normal(account, categories) {
+        balance: if debit_normal(account) {
             debits - credits
         } else {
             credits - debits
         },
     }
-}
-
-async fn categories_of<C: ConnectionTrait>(
-    db: &C,
-    ids: impl Iterator<Item = i32>,
-) -> Result<BTreeMap<i32, finance_account_category::Model>> {
-    let ids: Vec<i32> = ids.collect();
-    if ids.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    Ok(finance_account_category::Entity::find()
-        .filter(finance_account_category::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|category| (category.id, category))
-        .collect())
 }
 
 /// The balance of the user's account `account_id` as of the end of `day`.
@@ -179,8 +158,7 @@ pub async fn account_balance<C: ConnectionTrait>(
         .get(&account_id)
         .copied()
         .unwrap_or((0, 0));
-    let categories = categories_of(db, account.category_id.into_iter()).await?;
-    Ok(balance_of(&account, &categories, cents))
+    Ok(balance_of(&account, cents))
 }
 
 /// The user's trial balance as of the end of `day`.
@@ -198,13 +176,14 @@ pub async fn trial_balance<C: ConnectionTrait>(
         .filter(finance_account::Column::UserId.eq(user))
         .all(db)
         .await?;
-    let categories = categories_of(db, accounts.iter().filter_map(|a| a.category_id)).await?;
     let mut rows: Vec<TrialRow> = accounts
         .into_iter()
-        .filter(|account| account.is_active || cents.contains_key(&account.id))
+        .filter(|account| {
+            cents.contains_key(&account.id) || account.is_active && account.created_at < end
+        })
         .map(|account| {
             let sums = cents.get(&account.id).copied().unwrap_or((0, 0));
-            let balance = balance_of(&account, &categories, sums);
+            let balance = balance_of(&account, sums);
             TrialRow { account, balance }
         })
         .collect();
@@ -214,7 +193,7 @@ pub async fn trial_balance<C: ConnectionTrait>(
                 row.account.account_type.clone(),
                 row.account.category_id,
                 row.account.code.clone(),
-                row.account.name.clone(),
+                row.account.normalized_name.clone(),
                 row.account.id,
             )
         };
