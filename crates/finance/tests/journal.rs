@@ -62,6 +62,14 @@ async fn written(db: &DatabaseConnection) -> Result<Vec<i64>, Box<dyn std::error
     Ok(counts)
 }
 
+/// Debit `from`, credit `to`, `amount` each.
+fn two_line(from: i32, to: i32, amount: &str) -> NewEntry {
+    entry(vec![
+        NewLine::debit(from, dec(amount)),
+        NewLine::credit(to, dec(amount)),
+    ])
+}
+
 fn entry(lines: Vec<NewLine>) -> NewEntry {
     NewEntry {
         description: Some("test".to_owned()),
@@ -258,38 +266,14 @@ async fn every_bad_entry_is_refused_with_its_error_and_writes_nothing() -> TestR
         "{unbalanced:?}"
     );
     // Balanced in total, not per currency.
-    let mixed = journal::post(
-        &*db,
-        ann,
-        entry(vec![
-            NewLine::debit(food, dec("10")),
-            NewLine::credit(euro, dec("10")),
-        ]),
-    )
-    .await;
+    let mixed = journal::post(&*db, ann, two_line(food, euro, "10")).await;
     assert!(matches!(mixed, Err(Error::Unbalanced { .. })), "{mixed:?}");
-    let inactive = journal::post(
-        &*db,
-        ann,
-        entry(vec![
-            NewLine::debit(closed, dec("1")),
-            NewLine::credit(bank, dec("1")),
-        ]),
-    )
-    .await;
+    let inactive = journal::post(&*db, ann, two_line(closed, bank, "1")).await;
     assert!(
         matches!(inactive, Err(Error::InactiveAccount { .. })),
         "{inactive:?}"
     );
-    let theirs = journal::post(
-        &*db,
-        ann,
-        entry(vec![
-            NewLine::debit(bobs, dec("1")),
-            NewLine::credit(bank, dec("1")),
-        ]),
-    )
-    .await;
+    let theirs = journal::post(&*db, ann, two_line(bobs, bank, "1")).await;
     assert!(
         matches!(
             theirs,
@@ -383,14 +367,26 @@ async fn another_users_entries_and_accounts_behave_as_missing_ones() -> TestResu
 
 /// PostgreSQL checks every entry whose lines change, at commit: raw SQL cannot unbalance an
 /// entry or leave it with one line. (SQLite has no such guard: there the service is the
-/// only writer that checks, as the crate documents — PostgreSQL only.)
+/// only writer that checks, as the crate documents; this test shows raw SQL gets through.)
 #[tokio::test]
 async fn postgresql_refuses_raw_sql_that_unbalances_an_entry() -> TestResult {
     let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
     if db.get_database_backend() != DbBackend::Postgres {
+        // SQLite has no guard of its own (the crate documents it): raw SQL gets through.
+        let (bank, food) = (
+            account(&db, ann, "Bank", "USD").await?,
+            account(&db, ann, "Food", "USD").await?,
+        );
+        let posted =
+            journal::record_transaction(&*db, ann, dec("5"), food, bank, None, None).await?;
+        db.execute_unprepared(&format!(
+            "UPDATE finance_journal_line SET debit = 6 WHERE id = {}",
+            posted.lines[0].id
+        ))
+        .await?;
         return Ok(());
     }
-    let ann = user(&db, "ann@example.com").await?;
     let (bank, food) = (
         account(&db, ann, "Bank", "USD").await?,
         account(&db, ann, "Food", "USD").await?,
