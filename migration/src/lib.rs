@@ -73,6 +73,7 @@ mod m20261121_000002_guard_keys_checked_at_commit;
 mod m20261201_000001_kernel_hardening;
 mod m20261202_000001_finance_chart_of_accounts;
 mod m20261202_000002_finance_journal;
+mod m20261202_000003_finance_constraints;
 
 use sea_orm_migration::prelude::*;
 
@@ -123,6 +124,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261201_000001_kernel_hardening::Migration),
             Box::new(m20261202_000001_finance_chart_of_accounts::Migration),
             Box::new(m20261202_000002_finance_journal::Migration),
+            Box::new(m20261202_000003_finance_constraints::Migration),
         ]
     }
 }

@@ -102,6 +102,36 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
     with_enum::<graph::signals::SignalStatus>(&mut tables, "signals", "status");
     with_enum::<graph::commitments::CommitmentSource>(&mut tables, "commitments", "source");
     with_enum::<practice::goals::GoalType>(&mut tables, "goals", "type");
+    with_enum::<finance::finance_account::AccountType>(
+        &mut tables,
+        "finance_account",
+        "account_type",
+    );
+    with_enum::<finance::finance_account::AccountSubtype>(
+        &mut tables,
+        "finance_account",
+        "account_subtype",
+    );
+    with_enum::<finance::finance_account::AccountType>(
+        &mut tables,
+        "finance_account_category",
+        "base_type",
+    );
+    with_enum::<finance::finance_account_category::NormalBalance>(
+        &mut tables,
+        "finance_account_category",
+        "normal_balance",
+    );
+    with_enum::<finance::finance_transaction::TransactionSource>(
+        &mut tables,
+        "finance_transaction",
+        "source",
+    );
+    with_enum::<finance::finance_transaction::InferenceStatus>(
+        &mut tables,
+        "finance_transaction",
+        "inference_status",
+    );
     tables
 }
 

@@ -1185,3 +1185,184 @@ async fn accounts_get_their_owners_currency_and_active_duplicates_are_renamed() 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(), DbErr> {
+    let migration = "m20261202_000003_finance_constraints";
+    let db = before(migration).await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account_category \
+         (id, user_id, code, name, slug, base_type, normal_balance, is_default, is_system) VALUES \
+         (1, NULL, 'S1', 'System', 'system', 'Asset ', 'Debit', false, true), \
+         (2, 1, 'C2', 'Wages', 'wages', 'stuff', 'x', false, false), \
+         (3, 1, 'C3', 'Odd', 'odd', 'bogus', 'debit', false, false), \
+         (4, 1, 'C4', 'Food', 'food', 'expense', 'debit', true, false), \
+         (5, 1, 'C5', 'Fun', 'fun', 'expense', 'debit', true, false), \
+         (6, 2, 'C6', 'Food', 'food', 'expense', 'debit', true, false)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_account \
+         (id, user_id, category_id, name, normalized_name, account_type, account_subtype) VALUES \
+         (1, 1, 2, 'Pay', 'pay', 'Income', ' SALARY'), \
+         (2, 1, NULL, 'Bank', 'bank', 'weird', 'bank'), \
+         (3, 1, 3, 'Odd', 'odd', 'nope', ''), \
+         (4, 1, NULL, 'Food', 'food', 'expense', 'salary'), \
+         (5, 2, NULL, 'Cash', 'cash', 'asset', 'cash')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_transaction (id, user_id, amount, source, inference_status) VALUES \
+         (1, 1, 1, 'Import', NULL), (2, 1, 2, 'bank_feed', 'Pending '), \
+         (3, 1, 3, 'api', ''), (4, 2, 4, 'calendar', 'maybe'), (5, 2, 5, 'manual', 'confirmed')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_trial_balance_setting (id, user_id, month, auto_rollup) VALUES \
+         (1, 1, '2026-01', true), (2, 1, '2026-01', false), (3, 1, '2026-02', true), \
+         (4, 2, '2026-01', true)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_receivable_tracker (id, user_id, counterparty, principal, start_date) \
+         VALUES (1, 1, 'Bob', 10, '2026-01-01')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_loan_group (id, user_id, name) VALUES (1, 1, 'Family')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_loan_group_link (id, group_id, tracker_id) VALUES (1, 1, 1), (2, 1, 1)",
+    )
+    .await?;
+    Migrator::up(&*db, Some(1)).await?;
+
+    let flag = |column: &str| format!("CAST(CASE WHEN {column} THEN 1 ELSE 0 END AS TEXT)");
+    assert_eq!(
+        rows(
+            &db,
+            &format!(
+                "SELECT CAST(id AS TEXT), base_type, normal_balance, {} \
+                 FROM finance_account_category ORDER BY id",
+                flag("is_default")
+            )
+        )
+        .await?,
+        vec![
+            vec![s("1"), s("asset"), s("debit"), s("0")],
+            vec![s("2"), s("income"), s("credit"), s("0")],
+            vec![s("3"), s("asset"), s("debit"), s("0")],
+            vec![s("4"), s("expense"), s("debit"), s("0")],
+            vec![s("5"), s("expense"), s("debit"), s("1")],
+            vec![s("6"), s("expense"), s("debit"), s("1")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT), account_type, account_subtype FROM finance_account ORDER BY id"
+        )
+        .await?,
+        vec![
+            vec![s("1"), s("income"), s("salary")],
+            vec![s("2"), s("asset"), s("bank")],
+            vec![s("3"), s("asset"), None],
+            vec![s("4"), s("expense"), s("other")],
+            vec![s("5"), s("asset"), s("cash")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT), source, inference_status FROM finance_transaction ORDER BY id"
+        )
+        .await?,
+        vec![
+            vec![s("1"), s("import"), None],
+            vec![s("2"), s("manual"), s("pending")],
+            vec![s("3"), s("api"), None],
+            vec![s("4"), s("calendar"), s("pending")],
+            vec![s("5"), s("manual"), s("confirmed")],
+        ]
+    );
+    // Every mapped value is reported to its owner (the system category's to no one).
+    let mapped = rows(
+        &db,
+        "SELECT CAST(user_id AS TEXT), CAST(payload AS TEXT) FROM event_record \
+         WHERE event_type = 'finance.value.mapped' ORDER BY id",
+    )
+    .await?;
+    assert_eq!(mapped.len(), 16, "{mapped:?}");
+    assert_eq!(mapped[0][0], None, "{mapped:?}");
+    let first = mapped[0][1].clone().unwrap_or_default().replace(' ', "");
+    assert!(
+        first.contains("\"column\":\"base_type\"")
+            && first.contains("\"from\":\"Asset\"")
+            && first.contains("\"to\":\"asset\""),
+        "{first}"
+    );
+    // The newest of duplicate settings stays; the other is reported; one link is left.
+    assert_eq!(
+        rows(
+            &db,
+            &format!(
+                "SELECT CAST(id AS TEXT), month, {} FROM finance_trial_balance_setting ORDER BY id",
+                flag("auto_rollup")
+            )
+        )
+        .await?,
+        vec![
+            vec![s("2"), s("2026-01"), s("0")],
+            vec![s("3"), s("2026-02"), s("1")],
+            vec![s("4"), s("2026-01"), s("1")],
+        ]
+    );
+    for (event, count) in [
+        ("finance.trial_balance_setting.removed", 1),
+        ("finance.account_category.default_cleared", 1),
+    ] {
+        let found = rows(
+            &db,
+            &format!("SELECT CAST(user_id AS TEXT) FROM event_record WHERE event_type = '{event}'"),
+        )
+        .await?;
+        assert_eq!(found, vec![vec![s("1")]; count], "{event}");
+    }
+    assert_eq!(
+        rows(&db, "SELECT CAST(id AS TEXT) FROM finance_loan_group_link").await?,
+        vec![vec![s("1")]]
+    );
+
+    // The database now refuses what the migration repaired.
+    for refused in [
+        "UPDATE finance_account SET account_type = 'Asset' WHERE id = 5",
+        "UPDATE finance_account SET account_subtype = 'salary' WHERE id = 5",
+        "UPDATE finance_account SET account_subtype = 'wages' WHERE id = 4",
+        "UPDATE finance_account_category SET normal_balance = 'both' WHERE id = 2",
+        "UPDATE finance_account_category SET base_type = 'cash' WHERE id = 2",
+        "UPDATE finance_transaction SET source = 'bank_feed' WHERE id = 1",
+        "UPDATE finance_transaction SET inference_status = 'maybe' WHERE id = 1",
+        "INSERT INTO finance_trial_balance_setting (user_id, month) VALUES (1, '2026-02')",
+        "UPDATE finance_account_category SET is_default = true WHERE id = 4",
+        "INSERT INTO finance_loan_group_link (group_id, tracker_id) VALUES (1, 1)",
+    ] {
+        let result = exec(&db, refused).await;
+        assert!(result.is_err(), "accepted: {refused}");
+    }
+    Migrator::down(&*db, Some(1)).await?;
+    exec(
+        &db,
+        "UPDATE finance_transaction SET source = 'bank_feed' WHERE id = 1",
+    )
+    .await?;
+    Ok(())
+}

@@ -3,6 +3,8 @@
 
 use sea_orm::DbErr;
 
+use crate::entity::finance_account::AccountType;
+
 /// A failed finance operation. Nothing was written when one is returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -20,14 +22,14 @@ pub enum Error {
         account: i32,
     },
     /// The category's base type is not the account's type.
-    #[error("category {category} is for {base_type} accounts, not {account_type}")]
+    #[error("category {category} is for {base_type:?} accounts, not {account_type:?}")]
     CategoryType {
         /// The category's id.
         category: i32,
         /// The category's base type.
-        base_type: String,
+        base_type: AccountType,
         /// The account's type.
-        account_type: String,
+        account_type: AccountType,
     },
     /// The entry's debits and credits differ in `currency` (exactly: there is no tolerance).
     #[error("unbalanced entry in {currency}: debits {debits}, credits {credits}")]

@@ -4,12 +4,17 @@
 
 use lifeos_entity::UserId;
 use lifeos_finance::Error;
-use lifeos_finance::entity::finance_account;
+use lifeos_finance::entity::finance_account::{self, AccountSubtype, AccountType};
 use lifeos_finance::service::accounts::{self, NewAccount};
 use lifeos_testkit::TestDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+#[allow(clippy::expect_used, reason = "a test's own input")]
+fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
+    account_type.parse().expect("an account type")
+}
 
 async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
     lifeos_testkit::user(db, email).await
@@ -18,7 +23,7 @@ async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::D
 fn named(name: &str, account_type: &str) -> NewAccount {
     NewAccount {
         name: name.to_owned(),
-        account_type: account_type.to_owned(),
+        account_type: kind(account_type),
         ..Default::default()
     }
 }
@@ -56,16 +61,16 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
         ann,
         NewAccount {
             name: "  Main   Checking ".to_owned(),
-            account_type: "Asset".to_owned(),
-            subtype: Some("bank".to_owned()),
+            account_type: " Asset".parse()?,
+            subtype: Some("BANK".parse()?),
             ..Default::default()
         },
     )
     .await?;
     assert_eq!(account.name, "Main   Checking");
     assert_eq!(account.normalized_name, "main checking");
-    assert_eq!(account.account_type, "asset");
-    assert_eq!(account.account_subtype.as_deref(), Some("bank"));
+    assert_eq!(account.account_type, AccountType::Asset);
+    assert_eq!(account.account_subtype, Some(AccountSubtype::Bank));
     assert_eq!(account.currency, "USD", "the preference's default");
     assert_eq!(outbox(&db, "finance.account.created").await?, 1);
 
@@ -85,10 +90,9 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
     for (new, field) in [
         (named("", "asset"), "name"),
         (named(&"x".repeat(256), "asset"), "name"),
-        (named("Cash", "money"), "account_type"),
         (
             NewAccount {
-                subtype: Some("salary".to_owned()),
+                subtype: Some(AccountSubtype::Salary),
                 ..named("Cash", "asset")
             },
             "subtype",
@@ -132,10 +136,20 @@ async fn accounts_are_created_validated_and_announced() -> TestResult {
     assert_eq!(accounts_of(&db).await?, before, "a refused create wrote");
     assert_eq!(outbox(&db, "finance.account.created").await?, 3);
     assert_eq!(
-        accounts::subtypes("liability"),
-        Some(&["loan", "credit_card", "payable", "other"][..])
+        accounts::subtypes(AccountType::Liability),
+        &[
+            AccountSubtype::Loan,
+            AccountSubtype::CreditCard,
+            AccountSubtype::Payable,
+            AccountSubtype::Other
+        ][..]
     );
-    assert_eq!(accounts::subtypes("money"), None);
+    for (bad, field) in [("money", "account_type"), ("", "account_type")] {
+        let error = bad.parse::<AccountType>().err().ok_or("parsed")?;
+        assert!(is_invalid(&error, field), "{bad}: {error:?}");
+    }
+    let error = "wages".parse::<AccountSubtype>().err().ok_or("parsed")?;
+    assert!(is_invalid(&error, "subtype"), "{error:?}");
     Ok(())
 }
 

@@ -16,6 +16,11 @@ use sea_orm::DatabaseConnection;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+#[allow(clippy::expect_used, reason = "a test's own input")]
+fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
+    account_type.parse().expect("an account type")
+}
+
 async fn account(
     db: &DatabaseConnection,
     owner: UserId,
@@ -27,7 +32,7 @@ async fn account(
         owner,
         accounts::NewAccount {
             name: name.to_owned(),
-            account_type: account_type.to_owned(),
+            account_type: kind(account_type),
             ..Default::default()
         },
     )
@@ -212,7 +217,7 @@ async fn the_trial_balance_totals_each_currency_on_its_own() -> TestResult {
     let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
     let new = |name: &str, account_type: &str, currency: &str| accounts::NewAccount {
         name: name.to_owned(),
-        account_type: account_type.to_owned(),
+        account_type: kind(account_type),
         currency: Some(currency.to_owned()),
         ..Default::default()
     };

@@ -12,6 +12,11 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+#[allow(clippy::expect_used, reason = "a test's own input")]
+fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
+    account_type.parse().expect("an account type")
+}
+
 async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
     lifeos_testkit::user(db, email).await
 }
@@ -27,7 +32,7 @@ async fn account(
         owner,
         NewAccount {
             name: name.to_owned(),
-            account_type: "asset".to_owned(),
+            account_type: kind("asset"),
             currency: Some(currency.to_owned()),
             ..Default::default()
         },

@@ -127,7 +127,9 @@ impl EntityTable {
 }
 
 /// The values the database allows in `column` of `table`: its PostgreSQL enum type's, or the
-/// string literals of the CHECK constraints that name it (`None` when neither exists).
+/// string literals of the CHECK constraints that name it and no other column of the table
+/// (`None` when neither exists). A check over two columns — a subtype that must belong to its
+/// type — holds both columns' values, so it says nothing about either list.
 fn allowed_values(
     schema: &Schema,
     table: &crate::schema::Table,
@@ -140,9 +142,9 @@ fn allowed_values(
     {
         return Some(values.iter().cloned().collect());
     }
-    // The column's name as a word of the check outside string literals and `::type` casts
+    // The columns named as words of the check outside string literals and `::type` casts
     // (so `kind in ('type')` does not name a column `type`, nor `::text` a column `text`).
-    let names_column = |check: &str| {
+    let named_columns = |check: &str| -> BTreeSet<String> {
         let mut code = String::new();
         let mut in_literal = false;
         for c in check.chars() {
@@ -153,13 +155,18 @@ fn allowed_values(
                 code.push(c);
             }
         }
-        let mut words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'));
-        words.any(|word| word == column)
+        code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter(|word| table.columns.contains_key(*word))
+            .map(str::to_owned)
+            .collect()
     };
     let literals: BTreeSet<String> = table
         .checks
         .iter()
-        .filter(|check| names_column(check))
+        .filter(|check| {
+            let named = named_columns(check);
+            named.len() == 1 && named.contains(column)
+        })
         .flat_map(|check| string_literals(check))
         .collect();
     (!literals.is_empty()).then_some(literals)

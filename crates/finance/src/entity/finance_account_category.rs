@@ -3,6 +3,20 @@
 use lifeos_entity::{Timestamp, UserId};
 use sea_orm::entity::prelude::*;
 
+pub use super::finance_account::AccountType;
+
+/// The side on which a category's accounts grow (`CHECK`ed in the database).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum NormalBalance {
+    /// Debits increase the balance (asset and expense).
+    #[sea_orm(string_value = "debit")]
+    Debit,
+    /// Credits increase the balance (liability, equity and income).
+    #[sea_orm(string_value = "credit")]
+    Credit,
+}
+
 /// A category of accounts with its base type and normal balance side.
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,9 +29,8 @@ pub struct Model {
     pub code: String,
     #[sea_orm(column_type = "String(StringLen::N(128))")]
     pub name: String,
-    /// `debit` or `credit`.
-    #[sea_orm(column_type = "String(StringLen::N(8))")]
-    pub normal_balance: String,
+    /// The base type's side.
+    pub normal_balance: NormalBalance,
     /// The owner; `NULL` for a system category (DECISIONS 11).
     #[sea_orm(indexed, unique_key = "user_base_slug")]
     pub user_id: Option<UserId>,
@@ -26,12 +39,9 @@ pub struct Model {
         column_type = "String(StringLen::N(128))"
     )]
     pub slug: String,
-    /// `asset`, `liability`, `equity`, `income` or `expense`.
-    #[sea_orm(
-        unique_key = "user_base_slug",
-        column_type = "String(StringLen::N(16))"
-    )]
-    pub base_type: String,
+    /// The type of the accounts it holds.
+    #[sea_orm(unique_key = "user_base_slug")]
+    pub base_type: AccountType,
     pub is_default: bool,
     pub is_system: bool,
     pub created_at: Timestamp,

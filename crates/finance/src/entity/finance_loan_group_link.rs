@@ -9,9 +9,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    /// A tracker is linked to a group once.
+    #[sea_orm(indexed, unique_key = "group_tracker")]
     pub group_id: i32,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "group_tracker")]
     pub tracker_id: i32,
     #[sea_orm(belongs_to, from = "group_id", to = "id", on_delete = "Cascade")]
     pub group: HasOne<super::finance_loan_group::Entity>,

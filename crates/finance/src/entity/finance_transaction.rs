@@ -3,6 +3,45 @@
 use lifeos_entity::{Timestamp, UserId};
 use sea_orm::entity::prelude::*;
 
+/// Where a transaction came from (the union of the sources' lists; `CHECK`ed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum TransactionSource {
+    /// Entered by hand.
+    #[sea_orm(string_value = "manual")]
+    Manual,
+    /// Taken from a calendar event (the migration's name).
+    #[sea_orm(string_value = "calendar")]
+    Calendar,
+    /// Inferred from a calendar event (the ORM's name).
+    #[sea_orm(string_value = "calendar_inferred")]
+    CalendarInferred,
+    /// Imported from a file or bank feed.
+    #[sea_orm(string_value = "import")]
+    Import,
+    /// Written through the API.
+    #[sea_orm(string_value = "api")]
+    Api,
+}
+
+/// The review state of an inferred transaction (the union of the sources' lists; `CHECK`ed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum InferenceStatus {
+    /// Inferred, awaiting review (the ORM's name).
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Inferred, awaiting review (the migration's name).
+    #[sea_orm(string_value = "inferred")]
+    Inferred,
+    /// Confirmed by the user.
+    #[sea_orm(string_value = "confirmed")]
+    Confirmed,
+    /// Rejected by the user.
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+}
+
 /// A recorded or imported transaction, optionally booked by a journal entry.
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -23,17 +62,15 @@ pub struct Model {
     /// Free-text category.
     #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
     pub category: Option<String>,
-    /// `manual`, or how the row was inferred (e.g. from a calendar event).
-    #[sea_orm(column_type = "String(StringLen::N(32))")]
-    pub source: String,
+    /// Where the row came from.
+    pub source: TransactionSource,
     #[sea_orm(indexed)]
     pub calendar_event_id: Option<i32>,
     /// Inference confidence, 0.00–1.00.
     #[sea_orm(column_type = "Decimal(Some((3, 2)))", nullable)]
     pub confidence_score: Option<Decimal>,
-    /// `inferred`, `confirmed` or `rejected`; `NULL` for manual rows.
-    #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
-    pub inference_status: Option<String>,
+    /// The review state of an inferred row; `NULL` for manual rows.
+    pub inference_status: Option<InferenceStatus>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(

@@ -10,10 +10,12 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    /// One setting per user and month.
+    #[sea_orm(indexed, unique_key = "user_month")]
     pub user_id: UserId,
     /// `YYYY-MM`.
-    #[sea_orm(column_type = "String(StringLen::N(7))")]
+    /// `YYYY-MM`.
+    #[sea_orm(unique_key = "user_month", column_type = "String(StringLen::N(7))")]
     pub month: String,
     pub auto_rollup: bool,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]

@@ -16,17 +16,17 @@ use lifeos_core::platform::outbox;
 use lifeos_entity::{Timestamp, UserId};
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, TransactionSession,
-    TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
+use super::categories;
 use crate::entity::{finance_account, finance_account_category, finance_journal_line};
 use crate::error::{Error, Result, invalid, not_found};
 
-/// The five account types.
-pub const TYPES: [&str; 5] = ["asset", "liability", "equity", "income", "expense"];
+pub use crate::entity::finance_account::{AccountSubtype, AccountType};
 
 /// The longest name, in characters.
 pub const NAME_MAX: usize = 255;
@@ -37,23 +37,9 @@ pub const QUERY_MAX: usize = 100;
 /// The most typeahead results.
 pub const LIMIT_MAX: u64 = 100;
 
-/// The subtypes an account of `account_type` may have (`None` for an unknown type).
-pub fn subtypes(account_type: &str) -> Option<&'static [&'static str]> {
-    Some(match account_type {
-        "asset" => &["cash", "bank", "investment", "property", "other"],
-        "liability" => &["loan", "credit_card", "payable", "other"],
-        "equity" => &["contributed", "retained_earnings", "other"],
-        "income" => &["salary", "investment", "business", "rental", "other"],
-        "expense" => &[
-            "groceries",
-            "utilities",
-            "rent",
-            "transportation",
-            "entertainment",
-            "other",
-        ],
-        _ => return None,
-    })
+/// The subtypes an account of `account_type` may have.
+pub fn subtypes(account_type: AccountType) -> &'static [AccountSubtype] {
+    account_type.subtypes()
 }
 
 /// A name as accounts are matched by it: lower-cased, trimmed, runs of white space inside
@@ -87,12 +73,17 @@ fn account_name(raw: &str) -> Result<(String, String)> {
 pub struct NewAccount {
     /// 1..=255 characters after trimming.
     pub name: String,
-    /// One of [`TYPES`].
-    pub account_type: String,
-    /// One of [`subtypes`] of the type, if any.
-    pub subtype: Option<String>,
-    /// A system category or the user's own, of the account's type; `None`: uncategorised.
+    /// The type.
+    pub account_type: AccountType,
+    /// One of the type's [`subtypes`], if any.
+    pub subtype: Option<AccountSubtype>,
+    /// A system category or the user's own, of the account's type. With neither this nor
+    /// `new_category_name`, the account goes into the default category of its type (see
+    /// [`categories::default_for`](super::categories::default_for)).
     pub category_id: Option<i32>,
+    /// The name of a category of the user's to file the account under, created if the user
+    /// has none of that name (slug) and type. Not together with `category_id`.
+    pub new_category_name: Option<String>,
     /// An optional code (up to 32 characters).
     pub code: Option<String>,
     /// An optional description.
@@ -170,14 +161,26 @@ fn is_active() -> Expr {
 }
 
 /// Validates and inserts, with its event, on `txn`.
-async fn insert<C: ConnectionTrait>(
+async fn insert<C: ConnectionTrait + TransactionTrait>(
     txn: &C,
     user: UserId,
     new: NewAccount,
 ) -> Result<finance_account::Model> {
     let (name, normalized) = account_name(&new.name)?;
-    let account_type = account_type(&new.account_type)?;
-    let subtype = subtype(account_type, new.subtype.as_deref())?;
+    let account_type = new.account_type;
+    if let Some(subtype) = new.subtype
+        && !account_type.subtypes().contains(&subtype)
+    {
+        return Err(invalid(
+            "subtype",
+            format!(
+                "{} is not a subtype of {} ({:?})",
+                subtype.to_value(),
+                account_type.to_value(),
+                account_type.subtypes()
+            ),
+        ));
+    }
     let code = match new.code.as_deref() {
         Some(code) => lifeos_core::validate::optional_text("code", code, 32)?,
         None => None,
@@ -190,19 +193,35 @@ async fn insert<C: ConnectionTrait>(
         Some(currency) => currency_code(currency)?,
         None => preferred_currency(txn, user).await?,
     };
-    if let Some(category) = new.category_id {
-        usable_category(txn, user, category, account_type).await?;
-    }
+    let category = match (new.category_id, new.new_category_name.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "category",
+                "give category_id or new_category_name, not both",
+            ));
+        }
+        (Some(category), None) => {
+            usable_category(txn, user, category, account_type).await?;
+            category
+        }
+        (None, Some(name)) => {
+            categories::find_or_insert(txn, user, name, account_type, false)
+                .await?
+                .0
+                .id
+        }
+        (None, None) => categories::default_in(txn, user, account_type).await?.id,
+    };
     let account = finance_account::ActiveModel {
         user_id: Set(user),
-        category_id: Set(new.category_id),
+        category_id: Set(Some(category)),
         normalized_name: Set(normalized),
         name: Set(name),
         code: Set(code),
         description: Set(description),
         is_active: Set(true),
-        account_type: Set(account_type.to_owned()),
-        account_subtype: Set(subtype),
+        account_type: Set(account_type),
+        account_subtype: Set(new.subtype),
         currency: Set(currency),
         created_at: Set(Timestamp::now()),
         ..Default::default()
@@ -215,7 +234,7 @@ async fn insert<C: ConnectionTrait>(
         "finance.account.created",
         json!({
             "account_id": account.id,
-            "account_type": account.account_type,
+            "account_type": account.account_type.to_value(),
             "category_id": account.category_id,
             "currency": account.currency,
         }),
@@ -224,41 +243,15 @@ async fn insert<C: ConnectionTrait>(
     Ok(account)
 }
 
-fn account_type(raw: &str) -> Result<&'static str> {
-    let wanted = raw.trim().to_ascii_lowercase();
-    TYPES
-        .iter()
-        .find(|known| **known == wanted)
-        .copied()
-        .ok_or_else(|| invalid("account_type", format!("`{raw}` is not one of {TYPES:?}")))
-}
-
-fn subtype(account_type: &str, raw: Option<&str>) -> Result<Option<String>> {
-    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
-        return Ok(None);
-    };
-    let wanted = raw.to_ascii_lowercase();
-    let known = subtypes(account_type).unwrap_or_default();
-    if known.contains(&wanted.as_str()) {
-        Ok(Some(wanted))
-    } else {
-        Err(invalid(
-            "subtype",
-            format!("`{raw}` is not a subtype of {account_type} ({known:?})"),
-        ))
-    }
-}
-
-/// An ISO 4217 code: three ASCII letters, upper-cased.
-fn currency_code(raw: &str) -> Result<String> {
+/// An ISO 4217 code in use (the `iso_currency` list), trimmed and upper-cased.
+pub(crate) fn currency_code(raw: &str) -> Result<String> {
     let code = raw.trim().to_ascii_uppercase();
-    if code.len() == 3 && code.bytes().all(|byte| byte.is_ascii_uppercase()) {
-        Ok(code)
-    } else {
-        Err(invalid(
+    match iso_currency::Currency::from_code(&code) {
+        Some(currency) => Ok(currency.code().to_owned()),
+        None => Err(invalid(
             "currency",
-            format!("`{raw}` is not a three-letter ISO 4217 code"),
-        ))
+            format!("`{raw}` is not an ISO 4217 currency code"),
+        )),
     }
 }
 
@@ -277,7 +270,7 @@ async fn usable_category<C: ConnectionTrait>(
     db: &C,
     user: UserId,
     category: i32,
-    account_type: &str,
+    account_type: AccountType,
 ) -> Result<()> {
     let found = finance_account_category::Entity::find_by_id(category)
         .filter(
@@ -292,7 +285,7 @@ async fn usable_category<C: ConnectionTrait>(
         return Err(Error::CategoryType {
             category,
             base_type: found.base_type,
-            account_type: account_type.to_owned(),
+            account_type,
         });
     }
     Ok(())
@@ -389,7 +382,7 @@ where
     let txn = lifeos_core::db::begin_write(db).await?;
     let account = locked(&txn, user, id).await?;
     if let Some(category) = category {
-        usable_category(&txn, user, category, &account.account_type).await?;
+        usable_category(&txn, user, category, account.account_type).await?;
     }
     let previous = account.category_id;
     if previous == category {

@@ -18,7 +18,9 @@ use chrono::NaiveDate;
 use lifeos_core::days::LocalDays;
 use lifeos_entity::{Timestamp, UserId};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement, Value,
+};
 
 use crate::entity::finance_account;
 use crate::error::{Result, not_found};
@@ -116,7 +118,7 @@ async fn sums<C: ConnectionTrait>(
 /// income accounts are not. (A category's base type is its accounts' type, so the category
 /// cannot disagree; its stored `normal_balance` column, which defaults to `debit`, could.)
 fn debit_normal(account: &finance_account::Model) -> bool {
-    matches!(account.account_type.as_str(), "asset" | "expense")
+    account.account_type.debit_normal()
 }
 
 fn balance_of(
@@ -190,7 +192,7 @@ pub async fn trial_balance<C: ConnectionTrait>(
     rows.sort_by(|a, b| {
         let key = |row: &TrialRow| {
             (
-                row.account.account_type.clone(),
+                row.account.account_type.to_value(),
                 row.account.category_id,
                 row.account.code.clone(),
                 row.account.normalized_name.clone(),

@@ -2,4 +2,5 @@
 
 pub mod accounts;
 pub mod balances;
+pub mod categories;
 pub mod journal;
