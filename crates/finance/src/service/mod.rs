@@ -4,3 +4,4 @@ pub mod accounts;
 pub mod balances;
 pub mod categories;
 pub mod journal;
+pub mod receivables;
