@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, TimeZone, Utc};
 use lifeos_entity::{Timestamp, UserId};
 use lifeos_finance::service::journal::{self, AMOUNT_MAX, NewEntry, NewLine};
-use lifeos_finance::service::{accounts, balances};
+use lifeos_finance::service::{accounts, balances, ledger};
 use lifeos_testkit::TestDb;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -208,6 +208,62 @@ async fn check(entries: Vec<(Vec<(usize, Decimal)>, usize)>) -> TestResult {
         trial.totals.get("USD").copied().unwrap_or_default(),
         (all_debits, all_credits)
     );
+    // The category roll-ups add up to the same totals and balances.
+    let rolled = |pick: fn(&balances::CategoryRollup) -> Decimal| -> Decimal {
+        trial.rollups.iter().map(pick).sum()
+    };
+    assert_eq!(rolled(|rollup| rollup.debits), all_debits);
+    assert_eq!(rolled(|rollup| rollup.credits), all_credits);
+    assert_eq!(
+        rolled(|rollup| rollup.balance),
+        trial
+            .rows
+            .iter()
+            .map(|row| row.balance.balance)
+            .sum::<Decimal>()
+    );
+    // Everything was posted today: the period of today alone is the same trial balance.
+    let period = balances::period_balance(&*db, ann, today, today).await?;
+    assert_eq!(period.rows, trial.rows);
+    assert_eq!(period.totals, trial.totals);
+    // This month's roll-up holds every account's sums; each ledger, paged by three, ends at
+    // the account's balance, line by line.
+    let month = balances::monthly(&*db, ann, today, 1).await?;
+    for (position, id) in ids.iter().enumerate() {
+        let (debits, credits) = expected.get(id).copied().unwrap_or_default();
+        let row = month.iter().find(|row| row.account_id == *id);
+        assert_eq!(
+            row.map(|row| (row.debits, row.credits)).unwrap_or_default(),
+            (debits, credits),
+            "month of account {position}"
+        );
+        let balance = balances::account_balance(&*db, ann, *id, today).await?;
+        let (mut after, mut last, mut running) = (None, Decimal::ZERO, Decimal::ZERO);
+        loop {
+            let page = ledger::ledger(&*db, ann, *id, after, 3).await?;
+            assert_eq!(
+                page.opening, last,
+                "opening of a page of account {position}"
+            );
+            for row in &page.rows {
+                running += if position < 2 {
+                    row.debit - row.credit
+                } else {
+                    row.credit - row.debit
+                };
+                assert_eq!(
+                    row.balance, running,
+                    "running balance of account {position}"
+                );
+            }
+            last = page.rows.last().map_or(last, |row| row.balance);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(last, balance.balance, "ledger of account {position}");
+    }
     Ok(())
 }
 
