@@ -13,8 +13,12 @@
 //! | module | what it does |
 //! |---|---|
 //! | [`service::accounts`] | the chart of accounts: create (idempotently inline), rename, re-categorise, (de)activate, currency, typeahead |
-//! | [`service::balances`] | an account's balance and the trial balance as of the user's local day, per currency, exact to the cent |
+//! | [`service::balances`] | an account's balance, the trial balance as of a local day or for a period with category roll-ups, a monthly roll-up; per currency, exact to the cent |
+//! | [`service::categories`] | account categories: the user's and the system's, idempotent create by type and slug (also racing), one default per type, the default an account goes into |
 //! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
+//! | [`service::ledger`] | an account's ledger with its running balance, paged by a stable cursor; the journal by local day |
+//! | [`service::receivables`] | receivables and loans: trackers, payments and advances, outstanding, overdue, simple interest, loan groups |
+//! | [`service::settings`] | trial-balance settings per month (`YYYY-MM`): read with the default, upsert (also racing), list, clear |
 
 //! ```
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,4 +4,6 @@ pub mod accounts;
 pub mod balances;
 pub mod categories;
 pub mod journal;
+pub mod ledger;
 pub mod receivables;
+pub mod settings;
