@@ -1,10 +1,12 @@
 //! Part 2: finance's enumerated strings are CHECK-constrained, and the uniqueness the original
 //! only hoped for is enforced.
 //!
-//! - **Enumerated strings** (DECISIONS 12): every value from history is first trimmed and
-//!   lower-cased; a value that is still not in its list is mapped, never dropped — the row
-//!   stays and each change is reported to its owner as an `event_record` row
-//!   `finance.value.mapped` (`{table, id, column, from, to}`; a system category's has no
+//! - **Enumerated strings** (DECISIONS 12): every value from history is first trimmed (of
+//!   spaces, tabs and line breaks) and lower-cased, and a type's plural or synonym
+//!   (`assets`, `liabilities`, `expenses`, `revenue`, …) becomes the type, as
+//!   m20251206_000002 read them; a value that is still not in its list is mapped, never
+//!   dropped — the row stays and each change is reported to its owner as an `event_record`
+//!   row `finance.value.mapped` (`{table, id, column, from, to}`; a system category's has no
 //!   owner). The lists and the mappings:
 //!
 //!   | column | allowed | anything else becomes |
@@ -17,9 +19,14 @@
 //!   | `finance_transaction.inference_status` | NULL, pending, inferred, confirmed, rejected | blank: NULL; else `pending` |
 //!
 //!   The subtype has two checks: its list (`ck_finance_account_subtype`), and that it belongs
-//!   to the account's type (`ck_finance_account_subtype_of_type`).
-//! - **One trial-balance setting per user and month**: duplicates from history keep the newest
-//!   row (highest id, the last written); each removed row is reported
+//!   to the account's type (`ck_finance_account_subtype_of_type`). Two categories of a user
+//!   whose types become the same while their slugs are equal (`Asset`/`asset`, both `cash`)
+//!   would break `uq_finance_account_category_user_base_slug`: the index is dropped for the
+//!   mapping, every such category but the oldest gets the slug `{slug}-{id}` (reported,
+//!   `finance.account_category.slug_changed`), and the index is created again.
+//! - **One trial-balance setting per user and month**: months are trimmed and `YYYY-M`
+//!   becomes `YYYY-0M` (reported as a mapping); then duplicates keep the newest row (highest
+//!   id, the last written); each removed row is reported
 //!   (`finance.trial_balance_setting.removed`, with its values). Then the unique index
 //!   `ux_finance_trial_balance_setting_user_month`.
 //! - **One default category per user and base type**: older defaults lose the flag (reported,
@@ -145,30 +152,57 @@ impl Mapping {
     }
 }
 
-/// `CASE`: the trimmed, lower-cased value when it is in `allowed`, else `otherwise`.
-fn normalized_or(column: &str, allowed: &str, otherwise: &str) -> String {
+/// The value trimmed of white space (spaces, tabs, line breaks) and lower-cased.
+fn clean(column: &str, backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => format!("lower(btrim({column}, E' \\t\\r\\n'))"),
+        _ => format!("lower(trim({column}, ' ' || char(9, 10, 13)))"),
+    }
+}
+
+/// [`clean`], with the plurals and synonyms of the account types read as the types.
+fn clean_type(column: &str, backend: DbBackend) -> String {
+    let value = clean(column, backend);
     format!(
-        "CASE WHEN lower(trim({column})) IN ({allowed}) THEN lower(trim({column})) \
-         ELSE {otherwise} END"
+        "CASE {value} WHEN 'assets' THEN 'asset' WHEN 'liabilities' THEN 'liability' \
+         WHEN 'equities' THEN 'equity' WHEN 'incomes' THEN 'income' \
+         WHEN 'revenue' THEN 'income' WHEN 'revenues' THEN 'income' \
+         WHEN 'expenses' THEN 'expense' ELSE {value} END"
     )
 }
 
+/// `CASE`: the cleaned value (`clean`: an SQL expression) when it is in `allowed`, else
+/// `otherwise`.
+fn normalized_or(clean: &str, allowed: &str, otherwise: &str) -> String {
+    format!("CASE WHEN {clean} IN ({allowed}) THEN {clean} ELSE {otherwise} END")
+}
+
 /// The mappings, in the order they run (each may read the columns mapped before it).
-fn mappings() -> Vec<Mapping> {
+fn mappings(backend: DbBackend) -> Vec<Mapping> {
     let types = list(TYPES);
-    let subtype = "lower(trim(account_subtype))";
+    let subtype = &clean("account_subtype", backend);
+    let account_type = clean_type("a.account_type", backend);
+    let blank = |column: &str| format!("{column} IS NULL OR {} = ''", clean(column, backend));
+    let month = format!(
+        "CASE WHEN length({m}) = 6 AND substr({m}, 5, 1) = '-' \
+         THEN substr({m}, 1, 5) || '0' || substr({m}, 6, 1) ELSE {m} END",
+        m = match backend {
+            DbBackend::Postgres => "btrim(month, E' \\t\\r\\n')".to_owned(),
+            _ => "trim(month, ' ' || char(9, 10, 13))".to_owned(),
+        }
+    );
     vec![
         Mapping {
             table: "finance_account_category",
             column: "base_type",
             owner: "user_id",
             target: normalized_or(
-                "base_type",
+                &clean_type("base_type", backend),
                 &types,
                 &format!(
-                    "COALESCE((SELECT lower(trim(a.account_type)) FROM finance_account a \
+                    "COALESCE((SELECT {account_type} FROM finance_account a \
                      WHERE a.category_id = finance_account_category.id \
-                     AND lower(trim(a.account_type)) IN ({types}) ORDER BY a.id LIMIT 1), 'asset')"
+                     AND {account_type} IN ({types}) ORDER BY a.id LIMIT 1), 'asset')"
                 ),
             ),
         },
@@ -177,7 +211,7 @@ fn mappings() -> Vec<Mapping> {
             column: "normal_balance",
             owner: "user_id",
             target: normalized_or(
-                "normal_balance",
+                &clean("normal_balance", backend),
                 "'debit', 'credit'",
                 "CASE WHEN base_type IN ('asset', 'expense') THEN 'debit' ELSE 'credit' END",
             ),
@@ -187,7 +221,7 @@ fn mappings() -> Vec<Mapping> {
             column: "account_type",
             owner: "user_id",
             target: normalized_or(
-                "account_type",
+                &clean_type("account_type", backend),
                 &types,
                 "COALESCE((SELECT c.base_type FROM finance_account_category c \
                  WHERE c.id = finance_account.category_id), 'asset')",
@@ -198,8 +232,8 @@ fn mappings() -> Vec<Mapping> {
             column: "account_subtype",
             owner: "user_id",
             target: format!(
-                "CASE WHEN account_subtype IS NULL OR trim(account_subtype) = '' THEN NULL \
-                 WHEN {} THEN {subtype} ELSE 'other' END",
+                "CASE WHEN {} THEN NULL WHEN {} THEN {subtype} ELSE 'other' END",
+                blank("account_subtype"),
                 subtype_of_type(subtype)
             ),
         },
@@ -207,17 +241,27 @@ fn mappings() -> Vec<Mapping> {
             table: "finance_transaction",
             column: "source",
             owner: "user_id",
-            target: normalized_or("source", &list(SOURCES), "'manual'"),
+            target: normalized_or(&clean("source", backend), &list(SOURCES), "'manual'"),
         },
         Mapping {
             table: "finance_transaction",
             column: "inference_status",
             owner: "user_id",
             target: format!(
-                "CASE WHEN inference_status IS NULL OR trim(inference_status) = '' THEN NULL \
-                 ELSE {} END",
-                normalized_or("inference_status", &list(INFERENCE_STATUSES), "'pending'")
+                "CASE WHEN {} THEN NULL ELSE {} END",
+                blank("inference_status"),
+                normalized_or(
+                    &clean("inference_status", backend),
+                    &list(INFERENCE_STATUSES),
+                    "'pending'"
+                )
             ),
+        },
+        Mapping {
+            table: "finance_trial_balance_setting",
+            column: "month",
+            owner: "user_id",
+            target: month,
         },
     ]
 }
@@ -311,13 +355,46 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let json = match manager.get_database_backend() {
+        let backend = manager.get_database_backend();
+        let json = match backend {
             DbBackend::Postgres => "json_build_object",
             _ => "json_object",
         };
-        for mapping in mappings() {
+        // Mapped types may make two of a user's categories equal in (type, slug).
+        exec(
+            manager,
+            "DROP INDEX uq_finance_account_category_user_base_slug",
+        )
+        .await?;
+        for mapping in mappings(backend) {
             mapping.run(manager).await?;
         }
+        let same_slug = "user_id IS NOT NULL AND EXISTS (SELECT 1 \
+             FROM finance_account_category o WHERE o.user_id = finance_account_category.user_id \
+             AND o.base_type = finance_account_category.base_type \
+             AND o.slug = finance_account_category.slug AND o.id < finance_account_category.id)";
+        let new_slug = "substr(slug, 1, 100) || '-' || CAST(id AS VARCHAR(12))";
+        exec(
+            manager,
+            &format!(
+                "INSERT INTO event_record (event_type, payload, user_id) \
+                 SELECT 'finance.account_category.slug_changed', {json}('id', id, \
+                 'from', slug, 'to', {new_slug}), user_id \
+                 FROM finance_account_category WHERE {same_slug}"
+            ),
+        )
+        .await?;
+        exec(
+            manager,
+            &format!("UPDATE finance_account_category SET slug = {new_slug} WHERE {same_slug}"),
+        )
+        .await?;
+        exec(
+            manager,
+            "CREATE UNIQUE INDEX uq_finance_account_category_user_base_slug \
+             ON finance_account_category (user_id, base_type, slug)",
+        )
+        .await?;
         let checks = checks();
         for table in CHECKED {
             let mut change = TableChange::new(table);

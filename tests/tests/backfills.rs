@@ -1200,7 +1200,9 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
          (3, 1, 'C3', 'Odd', 'odd', 'bogus', 'debit', false, false), \
          (4, 1, 'C4', 'Food', 'food', 'expense', 'debit', true, false), \
          (5, 1, 'C5', 'Fun', 'fun', 'expense', 'debit', true, false), \
-         (6, 2, 'C6', 'Food', 'food', 'expense', 'debit', true, false)",
+         (6, 2, 'C6', 'Food', 'food', 'expense', 'debit', true, false), \
+         (7, 1, 'C7', 'Cash', 'cash', 'Asset', 'debit', false, false), \
+         (8, 1, 'C8', 'Cash', 'cash', 'asset ', 'debit', false, false)",
     )
     .await?;
     exec(
@@ -1211,7 +1213,8 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
          (2, 1, NULL, 'Bank', 'bank', 'weird', 'bank'), \
          (3, 1, 3, 'Odd', 'odd', 'nope', ''), \
          (4, 1, NULL, 'Food', 'food', 'expense', 'salary'), \
-         (5, 2, NULL, 'Cash', 'cash', 'asset', 'cash')",
+         (5, 2, NULL, 'Cash', 'cash', 'asset', 'cash'), \
+         (6, 1, NULL, 'Card', 'card', 'Liabilities\n', NULL)",
     )
     .await?;
     exec(
@@ -1225,7 +1228,7 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
         &db,
         "INSERT INTO finance_trial_balance_setting (id, user_id, month, auto_rollup) VALUES \
          (1, 1, '2026-01', true), (2, 1, '2026-01', false), (3, 1, '2026-02', true), \
-         (4, 2, '2026-01', true)",
+         (4, 2, '2026-01', true), (5, 1, '2026-3', true), (6, 1, '2026-2 ', false)",
     )
     .await?;
     exec(
@@ -1264,7 +1267,18 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
             vec![s("4"), s("expense"), s("debit"), s("0")],
             vec![s("5"), s("expense"), s("debit"), s("1")],
             vec![s("6"), s("expense"), s("debit"), s("1")],
+            vec![s("7"), s("asset"), s("debit"), s("0")],
+            vec![s("8"), s("asset"), s("debit"), s("0")],
         ]
+    );
+    // `Asset`/`asset ` and the same slug: the younger category's slug gives way.
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT slug FROM finance_account_category WHERE id IN (7, 8) ORDER BY id"
+        )
+        .await?,
+        vec![vec![s("cash")], vec![s("cash-8")]]
     );
     assert_eq!(
         rows(
@@ -1278,6 +1292,7 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
             vec![s("3"), s("asset"), None],
             vec![s("4"), s("expense"), s("other")],
             vec![s("5"), s("asset"), s("cash")],
+            vec![s("6"), s("liability"), None],
         ]
     );
     assert_eq!(
@@ -1301,7 +1316,7 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
          WHERE event_type = 'finance.value.mapped' ORDER BY id",
     )
     .await?;
-    assert_eq!(mapped.len(), 16, "{mapped:?}");
+    assert_eq!(mapped.len(), 21, "{mapped:?}");
     assert_eq!(mapped[0][0], None, "{mapped:?}");
     let first = mapped[0][1].clone().unwrap_or_default().replace(' ', "");
     assert!(
@@ -1322,13 +1337,15 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
         .await?,
         vec![
             vec![s("2"), s("2026-01"), s("0")],
-            vec![s("3"), s("2026-02"), s("1")],
             vec![s("4"), s("2026-01"), s("1")],
+            vec![s("5"), s("2026-03"), s("1")],
+            vec![s("6"), s("2026-02"), s("0")],
         ]
     );
     for (event, count) in [
-        ("finance.trial_balance_setting.removed", 1),
+        ("finance.trial_balance_setting.removed", 2),
         ("finance.account_category.default_cleared", 1),
+        ("finance.account_category.slug_changed", 1),
     ] {
         let found = rows(
             &db,

@@ -494,3 +494,30 @@ async fn another_users_account_behaves_as_a_missing_one() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn the_database_allows_exactly_the_subtypes_the_service_allows() -> TestResult {
+    use sea_orm::Iterable;
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let backend = db.get_database_backend();
+    let mut n = 0;
+    for account_type in AccountType::iter() {
+        for subtype in AccountSubtype::iter() {
+            n += 1;
+            let sql = format!(
+                "INSERT INTO finance_account (user_id, name, normalized_name, account_type, \
+                 account_subtype) VALUES ({ann}, 'a{n}', 'a{n}', '{}', '{}')",
+                sea_orm::ActiveEnum::to_value(&account_type),
+                sea_orm::ActiveEnum::to_value(&subtype),
+            );
+            let stored = db.execute_raw(Statement::from_string(backend, sql)).await;
+            assert_eq!(
+                stored.is_ok(),
+                accounts::subtypes(account_type).contains(&subtype),
+                "{account_type:?} / {subtype:?}: {stored:?}"
+            );
+        }
+    }
+    Ok(())
+}

@@ -296,7 +296,23 @@ async fn periods_roll_up_by_category_and_months_follow_the_users_zone() -> TestR
         .await
         .err()
         .ok_or("accepted")?;
+    assert!(is_invalid(&error, "first"), "{error:?}");
+    let error = balances::monthly(&*db, ann, day(9999, 12, 1)?, 2)
+        .await
+        .err()
+        .ok_or("accepted")?;
     assert!(is_invalid(&error, "count"), "{error:?}");
+    // Beyond the year 9999 the backends would disagree: refused.
+    let error = balances::trial_balance(&*db, ann, day(10000, 1, 1)?)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert!(is_invalid(&error, "day"), "{error:?}");
+    let error = ledger::entries(&*db, ann, day(2026, 1, 1)?, NaiveDate::MAX, None, 10)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert!(is_invalid(&error, "period"), "{error:?}");
     // Another user sees none of it.
     let bob = lifeos_testkit::user(&db, "bob@example.com").await?;
     assert!(

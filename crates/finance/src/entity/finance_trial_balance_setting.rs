@@ -14,7 +14,6 @@ pub struct Model {
     #[sea_orm(indexed, unique_key = "user_month")]
     pub user_id: UserId,
     /// `YYYY-MM`.
-    /// `YYYY-MM`.
     #[sea_orm(unique_key = "user_month", column_type = "String(StringLen::N(7))")]
     pub month: String,
     pub auto_rollup: bool,

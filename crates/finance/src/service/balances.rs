@@ -13,7 +13,7 @@
 //! exact on both backends, and so is every sum below 9.2·10¹⁶ (far above any personal
 //! ledger; the journal's per-line limit is 10¹¹).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 use lifeos_core::days::LocalDays;
@@ -112,8 +112,22 @@ pub struct TrialRow {
     pub balance: AccountBalance,
 }
 
+/// Refuses a day outside the years 1..=9999: beyond them timestamps no longer sort as text
+/// (SQLite stores them so), and the backends would disagree.
+pub(crate) fn in_calendar(field: &'static str, day: NaiveDate) -> Result<()> {
+    if (1..=9999).contains(&day.year()) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("{day} is outside the years 1 to 9999"),
+        ))
+    }
+}
+
 /// The end of `day` for `user` (exclusive).
 async fn end_of<C: ConnectionTrait>(db: &C, user: UserId, day: NaiveDate) -> Result<Timestamp> {
+    in_calendar("day", day)?;
     let days = LocalDays::for_user(db, user).await?;
     Ok(Timestamp(days.range(day).1))
 }
@@ -268,6 +282,8 @@ pub async fn period_balance<C: ConnectionTrait>(
     if last < first {
         return Err(invalid("period", format!("{last} is before {first}")));
     }
+    in_calendar("period", first)?;
+    in_calendar("period", last)?;
     let days = LocalDays::for_user(db, user).await?;
     let (start, end) = days.span(first, last);
     let mut balance = build(db, user, Some(Timestamp(start)), Timestamp(end), last).await?;
@@ -333,7 +349,7 @@ async fn rollups<C: ConnectionTrait>(
     user: UserId,
     rows: &[TrialRow],
 ) -> Result<Vec<CategoryRollup>> {
-    let ids: Vec<i32> = rows
+    let ids: BTreeSet<i32> = rows
         .iter()
         .filter_map(|row| row.account.category_id)
         .collect();
@@ -439,12 +455,14 @@ pub async fn monthly<C: ConnectionTrait>(
     }
     let days = LocalDays::for_user(db, user).await?;
     let too_far = || invalid("count", "runs past the calendar's end");
+    in_calendar("first", first)?;
     let mut month = first.with_day(1).ok_or_else(too_far)?;
     let mut months = Vec::new();
     for _ in 0..count {
         let next = month
             .checked_add_months(Months::new(1))
             .ok_or_else(too_far)?;
+        in_calendar("count", next)?;
         months.push((
             month.format("%Y-%m").to_string(),
             Timestamp(days.range(month).0),

@@ -13,7 +13,7 @@ use lifeos_entity::{Timestamp, UserId};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 
 use crate::entity::finance_account::AccountType;
@@ -34,8 +34,8 @@ pub struct NewCategory {
     pub is_default: bool,
 }
 
-/// `name` as a slug: lower-cased, each run of characters other than `a-z0-9` one `-`, no
-/// `-` at either end; `uncategorized` when nothing is left.
+/// `name` as a slug: lower-cased, each run of characters other than `a-z0-9` one `-`, at most
+/// 128 characters, no `-` at either end; `uncategorized` when nothing is left.
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars().flat_map(char::to_lowercase) {
@@ -45,7 +45,9 @@ pub fn slug(name: &str) -> String {
             out.push('-');
         }
     }
-    let trimmed = out.trim_end_matches('-');
+    // Within the column: lower-casing can lengthen a name (`İ` is `i` and a combining dot).
+    let cut: String = out.chars().take(NAME_MAX).collect();
+    let trimmed = cut.trim_end_matches('-');
     if trimmed.is_empty() {
         "uncategorized".to_owned()
     } else {
@@ -129,6 +131,8 @@ pub async fn list<C: ConnectionTrait>(
 ///
 /// # Errors
 /// `Core(NotFound)` when it is not the user's (a system category cannot be changed).
+/// `Core(Conflict)` only if a concurrent call made a category of the same type default
+/// that this call could not see (PostgreSQL serialises calls on existing categories).
 pub async fn set_default<C>(
     db: &C,
     user: UserId,
@@ -278,6 +282,16 @@ async fn make_default<C: ConnectionTrait>(
 ) -> Result<finance_account_category::Model> {
     if category.is_default {
         return Ok(category);
+    }
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Two calls for the same type wait for each other here, so the second clears the
+        // first's default instead of colliding with it on the unique index.
+        finance_account_category::Entity::find()
+            .filter(Column::UserId.eq(user))
+            .filter(Column::BaseType.eq(category.base_type))
+            .lock_exclusive()
+            .all(txn)
+            .await?;
     }
     finance_account_category::Entity::update_many()
         .col_expr(Column::IsDefault, Expr::value(false))

@@ -202,7 +202,9 @@ pub async fn ledger<C: ConnectionTrait>(
     {
         let debit = row.try_get_by_index::<i64>(5)?;
         let credit = row.try_get_by_index::<i64>(6)?;
-        running += signed(debit, credit);
+        running = running
+            .checked_add(signed(debit, credit))
+            .ok_or_else(|| invalid("account", "its running balance exceeds 64-bit cents"))?;
         out.push(LedgerRow {
             line_id: row.try_get_by_index(0)?,
             entry_id: row.try_get_by_index(1)?,
@@ -252,6 +254,8 @@ pub async fn entries<C: ConnectionTrait>(
     if last < first {
         return Err(invalid("period", format!("{last} is before {first}")));
     }
+    super::balances::in_calendar("period", first)?;
+    super::balances::in_calendar("period", last)?;
     let (start, end) = LocalDays::for_user(db, user).await?.span(first, last);
     Ok(
         entries_select(user, Timestamp(start), Timestamp(end), after, limit)
