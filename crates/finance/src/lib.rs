@@ -22,18 +22,20 @@
 
 //! ```
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use lifeos_finance::service::{accounts, journal};
+//! use lifeos_finance::entity::finance_account::AccountType;
+//! use lifeos_finance::service::{accounts, balances, journal};
 //! use lifeos_finance::service::journal::{NewEntry, NewLine};
 //! # let db = lifeos_testkit::TestDb::at_head().await?;
 //! # let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
 //! // `db`: any sea-orm connection or transaction; `ann`: the acting user.
-//! let new = |name: &str, account_type: &str| accounts::NewAccount {
+//! let new = |name: &str, account_type| accounts::NewAccount {
 //!     name: name.to_owned(),
-//!     account_type: account_type.to_owned(),
+//!     account_type,
 //!     ..Default::default()
 //! };
-//! let bank = accounts::create(&*db, ann, new("Bank", "asset")).await?;
-//! let (food, _created) = accounts::create_inline(&*db, ann, new("Groceries", "expense")).await?;
+//! let bank = accounts::create(&*db, ann, new("Bank", AccountType::Asset)).await?;
+//! let (food, _created) =
+//!     accounts::create_inline(&*db, ann, new("Groceries", AccountType::Expense)).await?;
 //! let posted = journal::post(&*db, ann, NewEntry {
 //!     description: Some("Market".to_owned()),
 //!     posted_at: None,
@@ -44,6 +46,13 @@
 //! })
 //! .await?;
 //! assert_eq!(journal::get(&*db, ann, posted.entry.id).await?, posted);
+//! // The trial balance as of the user's today: per account, and totals per currency.
+//! let today = lifeos_core::days::LocalDays::for_user(&*db, ann).await?.today();
+//! let trial = balances::trial_balance(&*db, ann, today).await?;
+//! let twelve_thirty: rust_decimal::Decimal = "12.30".parse()?;
+//! assert_eq!(trial.totals["USD"], (twelve_thirty, twelve_thirty));
+//! let food_row = trial.rows.iter().find(|row| row.account.id == food.id);
+//! assert_eq!(food_row.map(|row| row.balance.balance), Some(twelve_thirty));
 //! // Unbalanced, by one cent: refused, nothing written.
 //! let wrong = journal::post(&*db, ann, NewEntry {
 //!     lines: vec![
