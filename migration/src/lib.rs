@@ -74,6 +74,7 @@ mod m20261201_000001_kernel_hardening;
 mod m20261202_000001_finance_chart_of_accounts;
 mod m20261202_000002_finance_journal;
 mod m20261202_000003_finance_constraints;
+mod m20261202_000004_finance_imports_and_schedule;
 
 use sea_orm_migration::prelude::*;
 
@@ -125,6 +126,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261202_000001_finance_chart_of_accounts::Migration),
             Box::new(m20261202_000002_finance_journal::Migration),
             Box::new(m20261202_000003_finance_constraints::Migration),
+            Box::new(m20261202_000004_finance_imports_and_schedule::Migration),
         ]
     }
 }

@@ -57,6 +57,7 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         finance::finance_journal_entry::Entity,
         finance::finance_journal_line::Entity,
         finance::finance_loan_group::Entity,
+        finance::finance_import_batch::Entity,
         finance::finance_loan_group_link::Entity,
         finance::finance_money_schedule_daily_balance::Entity,
         finance::finance_money_schedule_row::Entity,
@@ -127,6 +128,11 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         "finance_transaction",
         "source",
     );
+    with_enum::<finance::finance_import_batch::ImportKind>(
+        &mut tables,
+        "finance_import_batch",
+        "kind",
+    );
     with_enum::<finance::finance_transaction::InferenceStatus>(
         &mut tables,
         "finance_transaction",
@@ -137,7 +143,7 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
 
 /// Values for columns whose type alone does not say what is valid (CHECK lists, enums), for
 /// the suites that fill every table generically: (table, column, SQL literal).
-pub const FILL_OVERRIDES: [(&str, &str, &str); 7] = [
+pub const FILL_OVERRIDES: [(&str, &str, &str); 8] = [
     ("parties", "kind", "'person'"),
     ("commitments", "commitment_type", "'goal'"),
     ("commitments", "state", "'proposed'"),
@@ -145,6 +151,7 @@ pub const FILL_OVERRIDES: [(&str, &str, &str); 7] = [
     ("signals", "source", "'manual'"),
     ("signals", "status", "'new'"),
     ("goals", "type", "'UltimateGoal'"),
+    ("finance_import_batch", "kind", "'bank'"),
 ];
 
 /// An SQL literal of the column type `data_type`: `uuid` for UUIDs, `number` for numbers,

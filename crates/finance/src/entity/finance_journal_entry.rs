@@ -10,7 +10,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "user_dedupe")]
     pub user_id: UserId,
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
@@ -18,6 +18,17 @@ pub struct Model {
     /// The entry this one reverses (mirrors), if it is a reversal; an entry is reversed at
     /// most once (a unique index).
     pub reverses_entry_id: Option<i32>,
+    /// The import batch that brought it, if any.
+    #[sea_orm(indexed)]
+    pub import_batch_id: Option<i32>,
+    /// The import's duplicate key (the source's external id, else a hash of the raw row and
+    /// its occurrence); unique per user, `NULL` for rows entered by hand.
+    #[sea_orm(
+        unique_key = "user_dedupe",
+        column_type = "String(StringLen::N(128))",
+        nullable
+    )]
+    pub dedupe_key: Option<String>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(
@@ -29,6 +40,8 @@ pub struct Model {
         on_delete = "Cascade"
     )]
     pub reverses: HasOne<Entity>,
+    #[sea_orm(belongs_to, from = "import_batch_id", to = "id", on_delete = "SetNull")]
+    pub import_batch: HasOne<super::finance_import_batch::Entity>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -19,6 +19,9 @@ pub struct Model {
     pub amount: Decimal,
     #[sea_orm(column_type = "Text", nullable)]
     pub memo: Option<String>,
+    /// An RFC 5545 RRULE, with `event_date` as its start; `NULL`: once, on `event_date`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rrule: Option<String>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(belongs_to, from = "account_id", to = "id")]

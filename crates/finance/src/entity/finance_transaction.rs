@@ -49,7 +49,7 @@ pub enum InferenceStatus {
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "user_dedupe")]
     pub user_id: UserId,
     #[sea_orm(column_type = "Decimal(Some((18, 2)))")]
     pub amount: Decimal,
@@ -71,8 +71,21 @@ pub struct Model {
     pub confidence_score: Option<Decimal>,
     /// The review state of an inferred row; `NULL` for manual rows.
     pub inference_status: Option<InferenceStatus>,
+    /// The import batch that brought it, if any.
+    #[sea_orm(indexed)]
+    pub import_batch_id: Option<i32>,
+    /// The import's duplicate key (the source's external id, else a hash of the raw row and
+    /// its occurrence); unique per user, `NULL` for rows entered by hand.
+    #[sea_orm(
+        unique_key = "user_dedupe",
+        column_type = "String(StringLen::N(128))",
+        nullable
+    )]
+    pub dedupe_key: Option<String>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
+    #[sea_orm(belongs_to, from = "import_batch_id", to = "id", on_delete = "SetNull")]
+    pub import_batch: HasOne<super::finance_import_batch::Entity>,
     #[sea_orm(
         belongs_to,
         from = "journal_entry_id",

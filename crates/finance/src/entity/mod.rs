@@ -18,3 +18,4 @@ pub mod finance_receivable_tracker;
 pub mod finance_receivable_manual_entry;
 pub mod finance_loan_group;
 pub mod finance_loan_group_link;
+pub mod finance_import_batch;
