@@ -1383,3 +1383,59 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn daily_balances_get_their_owners_currency_and_duplicate_days_go() -> Result<(), DbErr> {
+    let migration = "m20261202_000004_finance_imports_and_schedule";
+    let db = before(migration).await?;
+    exec(&db, USER).await?;
+    exec(
+        &db,
+        "INSERT INTO user_preference (user_id, key, value) VALUES (1, 'currency', '\" eur \"')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_money_schedule_daily_balance (id, user_id, as_of, balance) VALUES \
+         (1, 1, '2026-01-01', 10), (2, 1, '2026-01-01', 11), (3, 1, '2026-01-02', 12), \
+         (4, 2, '2026-01-01', 13)",
+    )
+    .await?;
+    Migrator::up(&*db, Some(1)).await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT), currency, CAST(as_of AS TEXT) \
+             FROM finance_money_schedule_daily_balance ORDER BY id"
+        )
+        .await?,
+        vec![
+            vec![s("2"), s("EUR"), s("2026-01-01")],
+            vec![s("3"), s("EUR"), s("2026-01-02")],
+            vec![s("4"), s("USD"), s("2026-01-01")],
+        ]
+    );
+    // The database now refuses a second row for a user, currency and day.
+    let again = exec(
+        &db,
+        "INSERT INTO finance_money_schedule_daily_balance (user_id, as_of, balance, currency) \
+         VALUES (1, '2026-01-02', 1, 'EUR')",
+    )
+    .await;
+    assert!(again.is_err(), "a duplicate day was accepted");
+    // Imported rows are unique per user and key; rows entered by hand have no key.
+    exec(
+        &db,
+        "INSERT INTO finance_transaction (user_id, amount, dedupe_key) VALUES \
+         (1, 1, 'ext:a'), (2, 1, 'ext:a'), (1, 2, NULL), (1, 3, NULL)",
+    )
+    .await?;
+    let twice = exec(
+        &db,
+        "INSERT INTO finance_transaction (user_id, amount, dedupe_key) VALUES (1, 1, 'ext:a')",
+    )
+    .await;
+    assert!(twice.is_err(), "a duplicate import key was accepted");
+    Migrator::down(&*db, Some(1)).await?;
+    Ok(())
+}
