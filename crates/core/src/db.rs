@@ -33,6 +33,16 @@ where
     Ok(db.begin_with_options(options).await?)
 }
 
+/// The `n`th (from 1) bind parameter of a raw statement: `$n` on PostgreSQL, `?` on SQLite,
+/// where parameters are positional — so the values must be given in the order their
+/// placeholders appear in the text.
+pub fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
 /// `substr(column, 1, n) = prefix`: the column starts with `prefix`, compared exactly — `%`
 /// and `_` match only themselves and letters keep their case on both backends (SQLite's
 /// `LIKE` would ignore ASCII case, PostgreSQL's would not). Lengths count characters on both.

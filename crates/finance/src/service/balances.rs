@@ -13,6 +13,7 @@
 //! exact on both backends, and so is every sum below 9.2·10¹⁶ (far above any personal
 //! ledger; the journal's per-line limit is 10¹¹).
 
+use lifeos_core::db::placeholder;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, Months, NaiveDate};
@@ -130,14 +131,6 @@ async fn end_of<C: ConnectionTrait>(db: &C, user: UserId, day: NaiveDate) -> Res
     in_calendar("day", day)?;
     let days = LocalDays::for_user(db, user).await?;
     Ok(Timestamp(days.range(day).1))
-}
-
-/// `$n` on PostgreSQL, `?` elsewhere.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 /// A line's debit and credit in integer cents, and their sums (exact on SQLite's REAL too).

@@ -11,6 +11,7 @@
 
 use chrono::NaiveDate;
 use lifeos_core::days::LocalDays;
+use lifeos_core::db::placeholder;
 use lifeos_entity::{Timestamp, UserId};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::ExprTrait;
@@ -68,14 +69,6 @@ pub struct LedgerPage {
     pub rows: Vec<LedgerRow>,
     /// The cursor of the next page; `None` when this is the last.
     pub next: Option<LedgerCursor>,
-}
-
-/// `$n` on PostgreSQL, `?` elsewhere.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
 }
 
 /// `(e.posted_at, e.id, l.id) > cursor` (or `<=` with `before`), spelled out: row values

@@ -51,6 +51,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use lifeos_core::days::LocalDays;
+use lifeos_core::db::placeholder;
 use lifeos_core::platform::outbox;
 use lifeos_entity::UserId;
 use rust_decimal::Decimal;
@@ -887,14 +888,6 @@ const TRACKER_GROUP_BY: &str = "t.id, t.user_id, t.counterparty, t.principal, t.
 
 /// The sum of a tracker's joined entries, in cents (0 without any).
 const ENTRY_CENTS: &str = "CAST(COALESCE(SUM(CAST(round(e.amount * 100) AS BIGINT)), 0) AS BIGINT)";
-
-/// `?` on SQLite, `$n` on PostgreSQL.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
-}
 
 /// The user's trackers in `scope`, each with the sum in cents of its entries dated on or
 /// before `through` (column 7, `entry_cents`): one statement, summed over integer cents.
