@@ -18,6 +18,8 @@
 //! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
 //! | [`service::ledger`] | an account's ledger with its running balance, paged by a stable cursor; the journal by local day |
 //! | [`service::receivables`] | receivables and loans: trackers, payments and advances, outstanding, overdue, simple interest, loan groups |
+//! | [`service::scenarios`] | what-if scenarios: deltas on schedule rows and extra dated amounts overlaid on the projection, compared with it day by day; computed on demand, never stored |
+//! | [`service::schedule`] | the money schedule: one-off and recurring (RFC 5545 RRULE) rows expanded in the user's time zone, the projection per currency from the real balances, the stored daily projection (recomputed atomically) |
 //! | [`service::settings`] | trial-balance settings per month (`YYYY-MM`): read with the default, upsert (also racing), list, clear |
 
 //! ```

@@ -6,4 +6,6 @@ pub mod categories;
 pub mod journal;
 pub mod ledger;
 pub mod receivables;
+pub mod scenarios;
+pub mod schedule;
 pub mod settings;
