@@ -47,6 +47,33 @@ pub enum Error {
         /// The entry's id.
         entry: i32,
     },
+    /// The transaction is booked already: it is booked at most once, and a booked
+    /// transaction is not deleted (reverse its journal entry instead).
+    #[error("transaction {transaction} is already booked")]
+    AlreadyBooked {
+        /// The transaction's id.
+        transaction: i32,
+    },
+    /// An imported file was refused whole (nothing was written): its malformed rows.
+    #[error("the file was refused: {} malformed row(s)", .errors.len())]
+    Import {
+        /// The rows' errors, by line (at most `service::imports::ERRORS_MAX`).
+        errors: Vec<RowError>,
+    },
+    /// The import batch is undone already (a batch is undone at most once).
+    #[error("import batch {batch} is already undone")]
+    AlreadyUndone {
+        /// The batch's id.
+        batch: i32,
+    },
+    /// The bank batch cannot be undone: some of its transactions are booked.
+    #[error("import batch {batch} has booked transactions: {transactions:?}")]
+    BatchBooked {
+        /// The batch's id.
+        batch: i32,
+        /// Its booked transactions' ids, ascending.
+        transactions: Vec<i32>,
+    },
     /// Not found, invalid input, a conflict, or a database failure (see [`lifeos_core::Error`]).
     #[error(transparent)]
     Core(#[from] lifeos_core::Error),
@@ -58,6 +85,15 @@ impl From<DbErr> for Error {
     fn from(error: DbErr) -> Self {
         Self::Core(lifeos_core::Error::from(error))
     }
+}
+
+/// One malformed row of an imported file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    /// The line the row starts on (the file's first line is 1).
+    pub line: u64,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// The result of a finance operation.

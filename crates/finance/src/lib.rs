@@ -15,12 +15,14 @@
 //! | [`service::accounts`] | the chart of accounts: create (idempotently inline), rename, re-categorise, (de)activate, currency, typeahead |
 //! | [`service::balances`] | an account's balance, the trial balance as of a local day or for a period with category roll-ups, a monthly roll-up; per currency, exact to the cent |
 //! | [`service::categories`] | account categories: the user's and the system's, idempotent create by type and slug (also racing), one default per type, the default an account goes into |
+//! | [`service::imports`] | bank statements and the original's journal CSV: refused whole with line-numbered errors, previewed, idempotent (external id, else row hash and occurrence), undone as a batch |
 //! | [`service::journal`] | the exact double-entry journal: post (balanced per currency, to the cent), read, reverse once, record a simple transaction |
 //! | [`service::ledger`] | an account's ledger with its running balance, paged by a stable cursor; the journal by local day |
 //! | [`service::receivables`] | receivables and loans: trackers, payments and advances, outstanding, overdue, simple interest, loan groups |
 //! | [`service::scenarios`] | what-if scenarios: deltas on schedule rows and extra dated amounts overlaid on the projection, compared with it day by day; computed on demand, never stored |
 //! | [`service::schedule`] | the money schedule: one-off and recurring (RFC 5545 RRULE) rows expanded in the user's time zone, the projection per currency from the real balances, the stored daily projection (recomputed atomically) |
 //! | [`service::settings`] | trial-balance settings per month (`YYYY-MM`): read with the default, upsert (also racing), list, clear |
+//! | [`service::transactions`] | the transaction log: record, read, list by local day (keyset, newest first), book once to a two-line journal entry, delete while unbooked |
 
 //! ```
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {

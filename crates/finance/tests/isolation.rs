@@ -8,7 +8,7 @@ use lifeos_entity::UserId;
 use lifeos_finance::Error;
 use lifeos_finance::entity::finance_account::AccountType;
 use lifeos_finance::service::{
-    accounts, balances, categories, journal, ledger, receivables, settings,
+    accounts, balances, categories, journal, ledger, receivables, scenarios, schedule, settings,
 };
 use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
@@ -95,6 +95,9 @@ struct Anns {
     entry: i32,
     tracker: i32,
     group: i32,
+    row: i32,
+    scenario: i32,
+    scenario_row: i32,
 }
 
 async fn anns_rows(
@@ -162,6 +165,42 @@ async fn anns_rows(
     .id;
     receivables::link(db, ann, group, tracker).await?;
     settings::set(db, ann, "2026-01", false).await?;
+    let row = schedule::create_row(
+        db,
+        ann,
+        schedule::NewRow {
+            account_id: bank,
+            event_date: day(2026, 1, 31)?,
+            amount: "-50.00".parse()?,
+            memo: None,
+            rrule: Some("FREQ=MONTHLY".to_owned()),
+        },
+    )
+    .await?
+    .id;
+    schedule::recompute(db, ann, 30).await?;
+    let scenario = scenarios::create_scenario(
+        db,
+        ann,
+        scenarios::NewScenario {
+            name: "Raise".to_owned(),
+            description: None,
+        },
+    )
+    .await?
+    .id;
+    let scenario_row = scenarios::add_delta(
+        db,
+        ann,
+        scenario,
+        scenarios::NewDelta {
+            base_row_id: row,
+            delta_amount: "10.00".parse()?,
+            memo: None,
+        },
+    )
+    .await?
+    .id;
     Ok(Anns {
         bank,
         income,
@@ -169,6 +208,9 @@ async fn anns_rows(
         entry,
         tracker,
         group,
+        row,
+        scenario,
+        scenario_row,
     })
 }
 
@@ -393,6 +435,161 @@ async fn another_users_ids_are_missing_ones_everywhere_and_change_nothing() -> T
     );
     assert_eq!(receivables::list_groups(&*db, bob).await?.len(), 1);
     assert!(receivables::overdue(&*db, bob).await?.is_empty());
+
+    // The money schedule and scenarios.
+    not_found(
+        "schedule::get_row",
+        schedule::get_row(&*db, bob, a.row).await,
+    )?;
+    not_found(
+        "schedule::update_row",
+        schedule::update_row(
+            &*db,
+            bob,
+            a.row,
+            schedule::RowPatch {
+                amount: Some(Decimal::ONE),
+                ..Default::default()
+            },
+        )
+        .await,
+    )?;
+    not_found(
+        "schedule::delete_row",
+        schedule::delete_row(&*db, bob, a.row).await,
+    )?;
+    not_found(
+        "schedule::create_row (Ann's account)",
+        schedule::create_row(
+            &*db,
+            bob,
+            schedule::NewRow {
+                account_id: a.bank,
+                event_date: today,
+                amount: Decimal::ONE,
+                memo: None,
+                rrule: None,
+            },
+        )
+        .await,
+    )?;
+    assert!(
+        schedule::list_rows(&*db, bob, day(2020, 1, 1)?, day(2030, 1, 1)?)
+            .await?
+            .is_empty()
+    );
+    assert!(
+        schedule::occurrences(&*db, bob, today, today + chrono::Days::new(300))
+            .await?
+            .is_empty()
+    );
+    assert!(
+        schedule::project(&*db, bob, 30)
+            .await?
+            .days
+            .iter()
+            .all(|d| d.change.is_zero())
+    );
+    assert!(
+        schedule::daily_balances(&*db, bob, "USD", day(2020, 1, 1)?, day(2030, 1, 1)?)
+            .await?
+            .is_empty()
+    );
+    not_found(
+        "scenarios::get_scenario",
+        scenarios::get_scenario(&*db, bob, a.scenario).await,
+    )?;
+    not_found(
+        "scenarios::delete_scenario",
+        scenarios::delete_scenario(&*db, bob, a.scenario).await,
+    )?;
+    not_found(
+        "scenarios::scenario_rows",
+        scenarios::scenario_rows(&*db, bob, a.scenario).await,
+    )?;
+    not_found(
+        "scenarios::remove_row",
+        scenarios::remove_row(&*db, bob, a.scenario, a.scenario_row).await,
+    )?;
+    not_found(
+        "scenarios::project_scenario",
+        scenarios::project_scenario(&*db, bob, a.scenario, 30).await,
+    )?;
+    not_found(
+        "scenarios::compare",
+        scenarios::compare(&*db, bob, a.scenario, 30).await,
+    )?;
+    not_found(
+        "scenarios::add_delta",
+        scenarios::add_delta(
+            &*db,
+            bob,
+            a.scenario,
+            scenarios::NewDelta {
+                base_row_id: a.row,
+                delta_amount: Decimal::ONE,
+                memo: None,
+            },
+        )
+        .await,
+    )?;
+    not_found(
+        "scenarios::add_extra",
+        scenarios::add_extra(
+            &*db,
+            bob,
+            a.scenario,
+            scenarios::NewExtra {
+                account_id: a.bank,
+                event_date: today,
+                amount: Decimal::ONE,
+                memo: None,
+            },
+        )
+        .await,
+    )?;
+    assert!(scenarios::list_scenarios(&*db, bob).await?.is_empty());
+    // Bob's own scenario cannot take Ann's base row or account either.
+    let bobs_scenario = scenarios::create_scenario(
+        &*db,
+        bob,
+        scenarios::NewScenario {
+            name: "Bob's".to_owned(),
+            description: None,
+        },
+    )
+    .await?
+    .id;
+    not_found(
+        "scenarios::add_delta (Ann's row)",
+        scenarios::add_delta(
+            &*db,
+            bob,
+            bobs_scenario,
+            scenarios::NewDelta {
+                base_row_id: a.row,
+                delta_amount: Decimal::ONE,
+                memo: None,
+            },
+        )
+        .await,
+    )?;
+    not_found(
+        "scenarios::add_extra (Ann's account)",
+        scenarios::add_extra(
+            &*db,
+            bob,
+            bobs_scenario,
+            scenarios::NewExtra {
+                account_id: a.bank,
+                event_date: today,
+                amount: Decimal::ONE,
+                memo: None,
+            },
+        )
+        .await,
+    )?;
+    scenarios::delete_scenario(&*db, bob, bobs_scenario).await?;
 
     // Settings: Bob's month is his own.
     assert!(!settings::get(&*db, bob, "2026-01").await?.stored);
