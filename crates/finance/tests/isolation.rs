@@ -8,7 +8,8 @@ use lifeos_entity::UserId;
 use lifeos_finance::Error;
 use lifeos_finance::entity::finance_account::AccountType;
 use lifeos_finance::service::{
-    accounts, balances, categories, journal, ledger, receivables, scenarios, schedule, settings,
+    accounts, balances, categories, imports, journal, ledger, receivables, scenarios, schedule,
+    settings, transactions,
 };
 use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
@@ -98,7 +99,13 @@ struct Anns {
     row: i32,
     scenario: i32,
     scenario_row: i32,
+    transaction: i32,
+    batch: i32,
+    journal_batch: i32,
 }
+
+/// A bank statement: a header, a date and a signed amount.
+const STATEMENT: &str = "date,amount\n2026-01-05,-12.50\n2026-01-06,100.00\n";
 
 async fn anns_rows(
     db: &DatabaseConnection,
@@ -201,6 +208,41 @@ async fn anns_rows(
     )
     .await?
     .id;
+    let transaction = transactions::record(
+        db,
+        ann,
+        transactions::NewTransaction {
+            amount: "-3.00".parse()?,
+            ..Default::default()
+        },
+    )
+    .await?
+    .id;
+    let batch = imports::import_bank(
+        db,
+        ann,
+        Some("jan.csv"),
+        STATEMENT.as_bytes(),
+        &imports::BankMapping::default(),
+    )
+    .await?
+    .batch
+    .ok_or("no batch")?
+    .id;
+    let journal_file = format!(
+        "description,amount,debit_account_id,credit_account_id,date\nPay,5.00,{bank},{income},2026-01-08\n"
+    );
+    let journal_batch = imports::import_journal(
+        db,
+        ann,
+        None,
+        journal_file.as_bytes(),
+        &imports::JournalMapping::default(),
+    )
+    .await?
+    .batch
+    .ok_or("no batch")?
+    .id;
     Ok(Anns {
         bank,
         income,
@@ -211,6 +253,9 @@ async fn anns_rows(
         row,
         scenario,
         scenario_row,
+        transaction,
+        batch,
+        journal_batch,
     })
 }
 
@@ -591,6 +636,65 @@ async fn another_users_ids_are_missing_ones_everywhere_and_change_nothing() -> T
     )?;
     scenarios::delete_scenario(&*db, bob, bobs_scenario).await?;
 
+    // Transactions and imports.
+    not_found(
+        "transactions::get",
+        transactions::get(&*db, bob, a.transaction).await,
+    )?;
+    not_found(
+        "transactions::book",
+        transactions::book(&*db, bob, a.transaction, bob_bank, bob_bank).await,
+    )?;
+    not_found(
+        "transactions::delete",
+        transactions::delete(&*db, bob, a.transaction).await,
+    )?;
+    assert!(
+        transactions::list(&*db, bob, None, None, None, 100)
+            .await?
+            .is_empty()
+    );
+    not_found(
+        "imports::get_batch",
+        imports::get_batch(&*db, bob, a.batch).await,
+    )?;
+    not_found("imports::undo", imports::undo(&*db, bob, a.batch).await)?;
+    not_found(
+        "imports::undo (journal)",
+        imports::undo(&*db, bob, a.journal_batch).await,
+    )?;
+    // A journal file naming Ann's accounts is refused whole, by line.
+    let anns_accounts = format!(
+        "description,amount,debit_account_id,credit_account_id,date\nX,1.00,{},{},2026-01-08\n",
+        a.bank, a.income
+    );
+    for result in [
+        imports::preview_journal(
+            &*db,
+            bob,
+            anns_accounts.as_bytes(),
+            &imports::JournalMapping::default(),
+        )
+        .await
+        .map(|_| ()),
+        imports::import_journal(
+            &*db,
+            bob,
+            None,
+            anns_accounts.as_bytes(),
+            &imports::JournalMapping::default(),
+        )
+        .await
+        .map(|_| ()),
+    ] {
+        match result {
+            Err(Error::Import { errors }) => {
+                assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [2]);
+            }
+            other => return Err(format!("a journal row on Ann's accounts: {other:?}").into()),
+        }
+    }
+
     // Settings: Bob's month is his own.
     assert!(!settings::get(&*db, bob, "2026-01").await?.stored);
     assert!(!settings::clear(&*db, bob, "2026-01").await?);
@@ -601,5 +705,46 @@ async fn another_users_ids_are_missing_ones_everywhere_and_change_nothing() -> T
         before,
         "a call on Ann's ids changed something"
     );
+
+    // Bob's own transaction cannot be booked to Ann's accounts.
+    let bobs_transaction = transactions::record(
+        &*db,
+        bob,
+        transactions::NewTransaction {
+            amount: Decimal::ONE,
+            ..Default::default()
+        },
+    )
+    .await?
+    .id;
+    not_found(
+        "transactions::book (Ann's accounts)",
+        transactions::book(&*db, bob, bobs_transaction, a.bank, a.income).await,
+    )?;
+    assert_eq!(
+        transactions::get(&*db, bob, bobs_transaction)
+            .await?
+            .journal_entry_id,
+        None
+    );
+
+    // Duplicates are per user: Bob's import of the same statement is his own, in full.
+    let preview = imports::preview_bank(
+        &*db,
+        bob,
+        STATEMENT.as_bytes(),
+        &imports::BankMapping::default(),
+    )
+    .await?;
+    assert_eq!((preview.create.len(), preview.skip.len()), (2, 0));
+    let bobs = imports::import_bank(
+        &*db,
+        bob,
+        None,
+        STATEMENT.as_bytes(),
+        &imports::BankMapping::default(),
+    )
+    .await?;
+    assert_eq!((bobs.created, bobs.skipped), (2, 0));
     Ok(())
 }
