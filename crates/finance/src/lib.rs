@@ -75,6 +75,7 @@
 
 pub mod entity;
 pub mod error;
+mod money;
 pub mod service;
 
 pub use error::{Error, Result};

@@ -79,7 +79,7 @@ pub struct NewAccount {
     pub subtype: Option<AccountSubtype>,
     /// A system category or the user's own, of the account's type. With neither this nor
     /// `new_category_name`, the account goes into the default category of its type (see
-    /// [`categories::default_for`](super::categories::default_for)).
+    /// [`categories::default_for`]).
     pub category_id: Option<i32>,
     /// The name of a category of the user's to file the account under, created if the user
     /// has none of that name (slug) and type. Not together with `category_id`.

@@ -876,7 +876,7 @@ fn parse_amount(text: &str, separator: char) -> std::result::Result<Decimal, Str
     if value.abs() > AMOUNT_MAX {
         return Err(beyond());
     }
-    Ok(transactions::two(value))
+    Ok(crate::money::two(value))
 }
 
 /// A day of the years 1..=9999.

@@ -68,6 +68,7 @@ use crate::entity::{
     finance_receivable_tracker,
 };
 use crate::error::{Error, Result, invalid, not_found};
+use crate::money::{money, two};
 
 /// The longest counterparty, in characters.
 pub const COUNTERPARTY_MAX: usize = 255;
@@ -1024,23 +1025,6 @@ fn principal(value: Decimal) -> Result<Decimal> {
     money("principal", value)
 }
 
-/// An amount of two decimals at most and at most [`AMOUNT_MAX`] in absolute value, at scale 2.
-fn money(field: &'static str, value: Decimal) -> Result<Decimal> {
-    if value.normalize().scale() > 2 {
-        return Err(invalid(
-            field,
-            format!("{value} has more than two decimals"),
-        ));
-    }
-    if value.abs() > AMOUNT_MAX {
-        return Err(invalid(
-            field,
-            format!("{value} is beyond the largest amount, {AMOUNT_MAX}"),
-        ));
-    }
-    Ok(two(value))
-}
-
 /// An interest rate: 0..=999.99 percent, two decimals at most, at scale 2.
 fn rate(value: Decimal) -> Result<Decimal> {
     if value < Decimal::ZERO {
@@ -1090,17 +1074,6 @@ fn sql_day(day: NaiveDate) -> NaiveDate {
     let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
     let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
     day.clamp(first, last)
-}
-
-/// `value` at scale 2 — rounded to two decimals, which only changes a value read from
-/// SQLite's REAL through `f64` — never a negative zero.
-fn two(value: Decimal) -> Decimal {
-    let mut value = value.round_dp(2);
-    if value.is_zero() {
-        return Decimal::new(0, 2);
-    }
-    value.rescale(2);
-    value
 }
 
 /// `value` (at most two decimals) in cents, or hundredths of a percent for a rate.

@@ -198,7 +198,7 @@ pub async fn add_delta<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let delta = schedule::amount("delta_amount", new.delta_amount)?;
+    let delta = crate::money::amount("delta_amount", new.delta_amount)?;
     let memo = schedule::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     scenario_of(&txn, user, scenario_id, Some(LockType::Share)).await?;
@@ -235,7 +235,7 @@ pub async fn add_extra<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let amount = schedule::amount("amount", new.amount)?;
+    let amount = crate::money::amount("amount", new.amount)?;
     super::balances::in_calendar("event_date", new.event_date)?;
     let memo = schedule::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
@@ -353,7 +353,7 @@ pub async fn compare<C: ConnectionTrait>(
             currency: day.currency,
             base: day.balance,
             scenario: with,
-            difference: schedule::two(difference),
+            difference: crate::money::two(difference),
         });
     }
     Ok(out)
@@ -441,6 +441,6 @@ async fn rows_of<C: ConnectionTrait>(db: &C, scenario_id: i32) -> Result<Vec<sce
 
 /// The row with its amount at the column's two decimals.
 fn exact(mut row: scenario_row::Model) -> scenario_row::Model {
-    row.delta_amount = schedule::two(row.delta_amount);
+    row.delta_amount = crate::money::two(row.delta_amount);
     row
 }

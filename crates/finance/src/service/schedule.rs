@@ -91,6 +91,7 @@ use crate::entity::{
     finance_money_schedule_row as schedule_row, finance_money_schedule_scenario_row,
 };
 use crate::error::{Error, Result, invalid, not_found};
+use crate::money::{amount, two};
 
 /// The longest memo, in characters.
 pub const MEMO_MAX: usize = 512;
@@ -1094,38 +1095,6 @@ pub(crate) fn optional_text(
         return Err(invalid(field, "contains a NUL character"));
     }
     Ok(value)
-}
-
-/// A signed amount: never zero, two decimals at most, at most [`AMOUNT_MAX`] in absolute
-/// value; at scale 2.
-pub(crate) fn amount(field: &'static str, value: Decimal) -> Result<Decimal> {
-    if value.is_zero() {
-        return Err(invalid(field, "is zero"));
-    }
-    if value.normalize().scale() > 2 {
-        return Err(invalid(
-            field,
-            format!("{value} has more than two decimals"),
-        ));
-    }
-    if value.abs() > AMOUNT_MAX {
-        return Err(invalid(
-            field,
-            format!("{value} is beyond the largest amount, {AMOUNT_MAX}"),
-        ));
-    }
-    Ok(two(value))
-}
-
-/// `value` at scale 2 — rounded to two decimals, which only changes a value read from
-/// SQLite's REAL through `f64` — never a negative zero.
-pub(crate) fn two(value: Decimal) -> Decimal {
-    let mut value = value.round_dp(2);
-    if value.is_zero() {
-        return Decimal::new(0, 2);
-    }
-    value.rescale(2);
-    value
 }
 
 /// The row with its amount at the column's two decimals.

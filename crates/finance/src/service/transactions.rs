@@ -42,9 +42,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::journal::{self, AMOUNT_MAX, NewEntry, NewLine, Posted};
+use super::journal::{self, NewEntry, NewLine, Posted};
 use crate::entity::finance_transaction::{self, TransactionSource};
 use crate::error::{Error, Result, invalid, not_found};
+use crate::money::{amount, two};
 
 /// The longest description, in characters (a journal entry's, so that booking keeps it).
 pub const DESCRIPTION_MAX: usize = journal::TEXT_MAX;
@@ -67,7 +68,7 @@ const TRANSACTION: &str = "transaction";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewTransaction {
     /// Signed, never zero (negative: money out); two decimals at most, at most
-    /// [`AMOUNT_MAX`] in absolute value.
+    /// [`AMOUNT_MAX`](super::journal::AMOUNT_MAX) in absolute value.
     pub amount: Decimal,
     /// When it occurred (years 1..=9999); `None`: now.
     pub occurred_at: Option<Timestamp>,
@@ -117,7 +118,7 @@ impl From<&finance_transaction::Model> for TransactionCursor {
 ///
 /// # Errors
 /// `Core(Invalid)` for a zero amount, one with more than two decimals or beyond
-/// [`AMOUNT_MAX`], an over-long text or one with a NUL character, an instant outside the
+/// [`AMOUNT_MAX`](super::journal::AMOUNT_MAX), an over-long text or one with a NUL character, an instant outside the
 /// years 1..=9999, the source `import`.
 pub async fn record<C>(
     db: &C,
@@ -370,27 +371,6 @@ async fn transaction_of<C: ConnectionTrait>(
         .ok_or_else(|| not_found(TRANSACTION, id))
 }
 
-/// A non-zero amount of two decimals at most and at most [`AMOUNT_MAX`] in absolute value,
-/// at scale 2.
-fn amount(field: &'static str, value: Decimal) -> Result<Decimal> {
-    if value.is_zero() {
-        return Err(invalid(field, "is zero"));
-    }
-    if value.normalize().scale() > 2 {
-        return Err(invalid(
-            field,
-            format!("{value} has more than two decimals"),
-        ));
-    }
-    if value.abs() > AMOUNT_MAX {
-        return Err(invalid(
-            field,
-            format!("{value} is beyond the largest amount, {AMOUNT_MAX}"),
-        ));
-    }
-    Ok(two(value))
-}
-
 /// An instant of the years 1..=9999 (so that instants also compare correctly as SQLite's
 /// text).
 fn instant(field: &'static str, at: Timestamp) -> Result<Timestamp> {
@@ -416,17 +396,6 @@ pub(crate) fn optional_text(
         return Err(invalid(field, "contains a NUL character"));
     }
     Ok(value)
-}
-
-/// `value` at scale 2 — rounded to two decimals, which only changes a value read from
-/// SQLite's REAL through `f64` — never a negative zero.
-pub(crate) fn two(value: Decimal) -> Decimal {
-    let mut value = value.round_dp(2);
-    if value.is_zero() {
-        return Decimal::new(0, 2);
-    }
-    value.rescale(2);
-    value
 }
 
 /// The transaction with its amounts at the columns' two decimals, as PostgreSQL returns them.
