@@ -9,16 +9,10 @@ use lifeos_finance::service::accounts::{self, NewAccount};
 use lifeos_testkit::TestDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement};
 
+mod common;
+use common::{is_invalid, is_not_found, kind, user};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-#[allow(clippy::expect_used, reason = "a test's own input")]
-fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
-    account_type.parse().expect("an account type")
-}
-
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
-    lifeos_testkit::user(db, email).await
-}
 
 fn named(name: &str, account_type: &str) -> NewAccount {
     NewAccount {
@@ -42,14 +36,6 @@ async fn outbox(db: &DatabaseConnection, event: &str) -> Result<i64, Box<dyn std
         .await?
         .ok_or("no count")?
         .try_get_by_index(0)?)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
-}
-
-fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::NotFound { .. }))
 }
 
 #[tokio::test]

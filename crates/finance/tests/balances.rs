@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use lifeos_entity::{Timestamp, UserId};
 use lifeos_finance::service::journal::{self, AMOUNT_MAX, NewEntry, NewLine};
 use lifeos_finance::service::{accounts, balances, ledger};
@@ -14,12 +14,10 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::{day, kind};
 
-#[allow(clippy::expect_used, reason = "a test's own input")]
-fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
-    account_type.parse().expect("an account type")
-}
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn account(
     db: &DatabaseConnection,
@@ -38,10 +36,6 @@ async fn account(
     )
     .await?
     .id)
-}
-
-fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
 #[tokio::test]

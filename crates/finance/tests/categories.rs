@@ -13,13 +13,12 @@ use lifeos_finance::service::categories::{self, NewCategory};
 use lifeos_testkit::TestDb;
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, Statement};
 
+mod common;
+use common::{is_invalid, is_not_found, user};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 type Category = finance_account_category::Model;
-
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
-    lifeos_testkit::user(db, email).await
-}
 
 fn new(name: &str, base_type: AccountType) -> NewCategory {
     NewCategory {
@@ -130,14 +129,6 @@ async fn system(
         .await?
         .ok_or("no system category")?
         .try_get_by_index(0)?)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
-}
-
-fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::NotFound { .. }))
 }
 
 /// The code prefix of a type: its first three letters, upper-cased.

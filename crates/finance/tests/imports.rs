@@ -21,6 +21,9 @@ use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, Statement};
 
+mod common;
+use common::{is_invalid, is_not_found};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -120,14 +123,6 @@ async fn batch_keys(db: &DatabaseConnection, batch: i32) -> Fallible<Vec<String>
         keys.push(row.try_get_by_index::<String>(0)?);
     }
     Ok(keys)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
-}
-
-fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::NotFound { .. }))
 }
 
 /// The lines of an `Error::Import`.

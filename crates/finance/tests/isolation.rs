@@ -3,7 +3,6 @@
 //! `NotFound` exactly as for a missing id; each listing shows Bob nothing of Ann's; and
 //! afterwards every finance table, the outbox and Ann's rows are exactly as before.
 
-use chrono::NaiveDate;
 use lifeos_entity::UserId;
 use lifeos_finance::Error;
 use lifeos_finance::entity::finance_account::AccountType;
@@ -14,6 +13,9 @@ use lifeos_finance::service::{
 use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+mod common;
+use common::day;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -81,10 +83,6 @@ fn not_found<T: std::fmt::Debug>(what: &str, result: Result<T, Error>) -> TestRe
         Err(Error::Core(lifeos_core::Error::NotFound { .. })) => Ok(()),
         other => Err(format!("{what}: {other:?} instead of NotFound").into()),
     }
-}
-
-fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
 /// Ann's rows: two accounts, an entry, a tracker with an entry, a group with a link, a

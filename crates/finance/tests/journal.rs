@@ -10,16 +10,10 @@ use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
+mod common;
+use common::{kind, user};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-#[allow(clippy::expect_used, reason = "a test's own input")]
-fn kind(account_type: &str) -> lifeos_finance::entity::finance_account::AccountType {
-    account_type.parse().expect("an account type")
-}
-
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
-    lifeos_testkit::user(db, email).await
-}
 
 async fn account(
     db: &DatabaseConnection,

@@ -12,11 +12,10 @@ use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryTrait, Statement, TransactionTrait};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::day;
 
-fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
-}
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> Result<Timestamp, Box<dyn std::error::Error>> {
     Ok(Timestamp(

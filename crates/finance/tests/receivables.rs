@@ -15,19 +15,14 @@ use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::{day, is_invalid, is_not_found, user};
 
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
-    lifeos_testkit::user(db, email).await
-}
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 #[allow(clippy::expect_used)] // only literals of this file: a typo must stop the test
 fn dec(text: &str) -> Decimal {
     text.parse().expect("a decimal literal")
-}
-
-fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
 /// `days` after (positive) or before (negative) `from`.
@@ -114,14 +109,6 @@ async fn payloads(
         out.push(row.try_get_by_index::<String>(0)?.replace(' ', ""));
     }
     Ok(out)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
-}
-
-fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::NotFound { .. }))
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ use lifeos_testkit::TestDb;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryTrait, Statement, TransactionTrait};
 
+mod common;
+use common::{is_invalid, is_not_found};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -167,14 +170,6 @@ async fn payloads(db: &DatabaseConnection, event: &str) -> Res<Vec<String>> {
         out.push(row.try_get_by_index::<String>(0)?.replace(' ', ""));
     }
     Ok(out)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
-}
-
-fn is_not_found(error: &Error) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::NotFound { .. }))
 }
 
 /// The stored balances of `owner` in `currency` on `first..=last`, by day.

@@ -2,18 +2,15 @@
 //! default of a month without a row, set and get, the upsert (also racing: one row), clear,
 //! list order, strict months (nothing written), an unknown user, and another user's settings.
 
-use chrono::NaiveDate;
 use lifeos_entity::UserId;
-use lifeos_finance::Error;
 use lifeos_finance::service::settings::{self, DEFAULT_AUTO_ROLLUP, Setting};
 use lifeos_testkit::TestDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::{day, is_invalid, user};
 
-async fn user(db: &DatabaseConnection, email: &str) -> Result<UserId, sea_orm::DbErr> {
-    lifeos_testkit::user(db, email).await
-}
+type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn setting(month: &str, auto_rollup: bool, stored: bool) -> Setting {
     Setting {
@@ -21,10 +18,6 @@ fn setting(month: &str, auto_rollup: bool, stored: bool) -> Setting {
         auto_rollup,
         stored,
     }
-}
-
-fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Error>> {
-    NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
 /// The rows of `finance_trial_balance_setting` (of `user`, or of everyone).
@@ -41,10 +34,6 @@ async fn rows(
         .await?
         .ok_or("no count")?
         .try_get_by_index(0)?)
-}
-
-fn is_invalid(error: &Error, field: &str) -> bool {
-    matches!(error, Error::Core(lifeos_core::Error::Invalid { field: f, .. }) if *f == field)
 }
 
 #[tokio::test]
