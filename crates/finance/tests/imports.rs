@@ -518,6 +518,7 @@ fn statement_mapping() -> BankMapping {
         description: Some(ColumnRef::Name("Description".to_owned())),
         counterparty: Some(ColumnRef::Name("Payee".to_owned())),
         external_id: None,
+        source: None,
         date_format: "%d/%m/%Y".to_owned(),
         decimal_separator: ',',
         has_headers: true,
@@ -710,6 +711,26 @@ async fn external_ids_decide_duplicates() -> TestResult {
     assert_eq!(batch_keys(&db, batch_id(&next)?).await?, ["ext:T3"]);
     let again = imports::import_bank(&*db, ann, None, file.as_bytes(), &mapping).await?;
     assert_eq!((again.created, again.skipped), (0, 4));
+
+    // Another source — a second bank with its own T1, a second card with the same purchase
+    // — shares no key with the first: its rows are all new, and once only.
+    for (source, created) in [("Card 2", 3), ("Card 2", 0), ("Savings", 3)] {
+        let other = BankMapping {
+            source: Some(source.to_owned()),
+            ..mapping.clone()
+        };
+        let result = imports::import_bank(&*db, ann, None, file.as_bytes(), &other).await?;
+        assert_eq!(result.created, created, "{source}");
+    }
+    let bad = BankMapping {
+        source: Some(" ".to_owned()),
+        ..mapping.clone()
+    };
+    let error = imports::import_bank(&*db, ann, None, file.as_bytes(), &bad)
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert!(is_invalid(&error, "source"), "{error:?}");
     Ok(())
 }
 

@@ -36,7 +36,12 @@
 //! indexes `ux_finance_transaction_user_dedupe` and `ux_finance_journal_entry_user_dedupe`):
 //! `ext:{external id}` when the file gives one (at most [`EXTERNAL_ID_MAX`] characters),
 //! else `row:{sha256}:{n}` — the SHA-256 (hex) of the record's fields, each trimmed, joined by
-//! U+001F, and `n` the number of identical records before it in the file. Re-importing a
+//! U+001F, and `n` the number of identical records before it in the file. A bank mapping's
+//! `source` (the account or card the statement is of) adds its tag to every key, so two
+//! sources never share one; without it, all of a user's unnamed statements are one source.
+//! (Two identical rows split across two overlapping exports — a statement cut between them
+//! — are both occurrence 0 of their files: the second is taken for the first. Name the
+//! external-id column where the bank gives one.) Re-importing a
 //! file, or a statement that overlaps an imported one, therefore creates only the rows not
 //! imported yet, while two genuinely identical rows of one file are both kept. (A row whose
 //! external id appears earlier in the same file is skipped as a duplicate. The key depends on
@@ -100,8 +105,12 @@ pub const ERRORS_MAX: usize = 100;
 /// The longest file name, in characters.
 pub const FILE_NAME_MAX: usize = 255;
 
-/// The longest external id, in characters (its key, `ext:` and the id, fits 128).
-pub const EXTERNAL_ID_MAX: usize = 124;
+/// The longest source label of a bank mapping, in characters.
+pub const SOURCE_MAX: usize = 64;
+
+/// The longest external id, in characters (its key — `ext:`, a source's 16-digit tag and
+/// `:`, and the id — fits 128).
+pub const EXTERNAL_ID_MAX: usize = 107;
 
 /// Keys looked up per statement.
 const KEY_CHUNK: usize = 500;
@@ -149,6 +158,11 @@ pub struct BankMapping {
     pub counterparty: Option<ColumnRef>,
     /// The bank's own id of a transaction, if the file has one (the duplicate key when set).
     pub external_id: Option<ColumnRef>,
+    /// Where the statement comes from — the bank account or card (an IBAN, a name; up to
+    /// [`SOURCE_MAX`] characters). It is part of every duplicate key, so two sources' rows
+    /// never collide: two banks' equal transaction ids, or the same purchase on two cards.
+    /// `None`: the user's one unnamed source.
+    pub source: Option<String>,
     /// The date's chrono strftime format, e.g. `%Y-%m-%d` or `%d/%m/%Y`.
     pub date_format: String,
     /// The decimal separator: `.` or `,`.
@@ -169,6 +183,7 @@ impl Default for BankMapping {
             description: None,
             counterparty: None,
             external_id: None,
+            source: None,
             date_format: "%Y-%m-%d".to_owned(),
             decimal_separator: '.',
             has_headers: true,
@@ -785,13 +800,28 @@ fn occurrence(seen: &mut HashMap<String, u32>, hash: &str) -> u32 {
     n
 }
 
+/// A source's tag in duplicate keys: the first 16 hex digits of the SHA-256 of its trimmed
+/// label.
+fn source_tag(source: &str) -> String {
+    Sha256::digest(source.trim().as_bytes())
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// The row's duplicate key: `ext:{id}` for a non-empty external id, else
-/// `row:{hash}:{occurrence}`.
+/// `row:{hash}:{occurrence}`; with a source, its tag follows the prefix
+/// (`ext:{tag}:{id}`, `row:{tag}:{hash}:{occurrence}`).
 fn dedupe_key(
     external_id: Option<&str>,
     hash: &str,
     occurrence: u32,
+    source: Option<&str>,
 ) -> std::result::Result<String, String> {
+    let tag = source
+        .map(|source| format!("{}:", source_tag(source)))
+        .unwrap_or_default();
     match external_id {
         Some(id) => {
             if id.chars().count() > EXTERNAL_ID_MAX {
@@ -802,9 +832,9 @@ fn dedupe_key(
             if id.contains('\0') {
                 return Err("the external id contains a NUL character".to_owned());
             }
-            Ok(format!("ext:{id}"))
+            Ok(format!("ext:{tag}{id}"))
         }
-        None => Ok(format!("row:{hash}:{occurrence}")),
+        None => Ok(format!("row:{tag}{hash}:{occurrence}")),
     }
 }
 
@@ -958,6 +988,15 @@ enum Amounts {
 
 /// Checks what can be checked of `mapping` without the file.
 fn check_mapping(mapping: &BankMapping) -> Result<()> {
+    if let Some(source) = &mapping.source {
+        let trimmed = source.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > SOURCE_MAX || trimmed.contains('\0') {
+            return Err(invalid(
+                "source",
+                format!("must be 1..={SOURCE_MAX} characters without NUL"),
+            ));
+        }
+    }
     if !matches!(mapping.decimal_separator, '.' | ',') {
         return Err(invalid("decimal_separator", "must be `.` or `,`"));
     }
@@ -1133,6 +1172,7 @@ fn bank_row(
         record.optional(columns.external_id),
         &record.hash,
         occurrence,
+        mapping.source.as_deref(),
     )?;
     Ok(BankRow {
         line: record.line,
@@ -1280,6 +1320,7 @@ fn journal_row(
         record.optional(columns.external_id),
         &record.hash,
         occurrence,
+        None,
     )?;
     Ok(JournalRow {
         line: record.line,
