@@ -295,6 +295,14 @@ async fn transactions_are_recorded_read_listed_booked_and_deleted() -> TestResul
         .err()
         .ok_or("still there")?;
     assert!(is_not_found(&gone), "{gone:?}");
+    let deleted_events = payloads(&db, "finance.transaction.deleted").await?;
+    assert_eq!(deleted_events.len(), 1, "{deleted_events:?}");
+    assert!(
+        deleted_events[0]
+            .replace(' ', "")
+            .contains(&format!("\"transaction_id\":{}", salary.id)),
+        "{deleted_events:?}"
+    );
 
     // Another user's transaction and accounts behave as missing ones.
     let bob = lifeos_testkit::user(&db, "bob@example.com").await?;
@@ -890,6 +898,24 @@ async fn bank_batches_are_undone_as_a_unit_while_unbooked() -> TestResult {
     assert_eq!(undone.deleted, 4);
     assert!(undone.reversals.is_empty());
     assert!(undone.batch.undone_at.is_some());
+    // The undo is announced, and the batch is listed as undone.
+    let announced = payloads(&db, "finance.import.undone").await?;
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert!(
+        announced[0].replace(' ', "").contains("\"deleted\":4"),
+        "{announced:?}"
+    );
+    let listed = imports::list_batches(&*db, ann, None, 10).await?;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, first_id);
+    assert!(listed[0].undone_at.is_some());
+    for limit in [0, imports::BATCHES_MAX + 1] {
+        let error = imports::list_batches(&*db, ann, None, limit)
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert!(is_invalid(&error, "limit"), "{error:?}");
+    }
     assert_eq!(imports::get_batch(&*db, ann, first_id).await?, undone.batch);
     assert_eq!(
         count(&db, "SELECT count(*) FROM finance_transaction").await?,
@@ -1236,6 +1262,14 @@ async fn duplicate_lookups_and_lists_are_served_by_their_indexes() -> TestResult
             ),
         ))
         .await?;
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "INSERT INTO finance_import_batch (user_id, kind, row_count, created_at) \
+                 SELECT {owner}, 'bank', 1, {hours} FROM ({series}) AS s"
+            ),
+        ))
+        .await?;
         owners.push(owner);
     }
     db.execute_raw(Statement::from_string(backend, "ANALYZE"))
@@ -1268,6 +1302,22 @@ async fn duplicate_lookups_and_lists_are_served_by_their_indexes() -> TestResult
             &list,
             "ix_finance_transaction_user_occurred_at",
             "occurred_at",
+        )
+        .await?;
+        // A page of batches after a cursor: by the batch's creation time.
+        let batches = imports::batches_select(owner, after.map(|c| (c.occurred_at, 1)), 20)
+            .build(backend)
+            .to_string();
+        let column = if after.is_some() {
+            "created_at"
+        } else {
+            "user_id"
+        };
+        assert_index_serves(
+            &db,
+            &batches,
+            "ix_finance_import_batch_user_created_at",
+            column,
         )
         .await?;
     }

@@ -65,7 +65,12 @@
 //! `finance.transaction.created` per batch — `import_batch_id`, `count` (rows created),
 //! `source: "import"` — rather than one per row (a recorded transaction's event has
 //! `transaction_id` and `import_batch_id: null` instead); each journal row's entry announces
-//! `finance.journal.posted`, as does each reversal of an undo. An undo announces nothing else.
+//! `finance.journal.posted`, as does each reversal of an undo; an undo announces
+//! `finance.import.undone` (`import_batch_id`, `deleted`, `reversals`).
+//!
+//! Rows are written in duplicate-key order (not file order), so two imports of overlapping
+//! statements wait for each other's keys in one order and never deadlock. [`list_batches`]
+//! pages the user's batches, newest first.
 
 use std::collections::{HashMap, HashSet};
 
@@ -75,6 +80,7 @@ use lifeos_core::days::LocalDays;
 use lifeos_core::platform::outbox;
 use lifeos_entity::{Timestamp, UserId};
 use rust_decimal::Decimal;
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -104,6 +110,9 @@ pub const ERRORS_MAX: usize = 100;
 
 /// The longest file name, in characters.
 pub const FILE_NAME_MAX: usize = 255;
+
+/// The most batches one [`list_batches`] page returns.
+pub const BATCHES_MAX: u64 = 100;
 
 /// The longest source label of a bank mapping, in characters.
 pub const SOURCE_MAX: usize = 64;
@@ -317,10 +326,13 @@ where
 
     let txn = lifeos_core::db::begin_write(db).await?;
     let existing = existing_transaction_keys(&txn, user, &rows).await?;
-    let plan = partition(rows, &existing);
+    let mut plan = partition(rows, &existing);
     if plan.create.is_empty() {
         return Ok(nothing(total));
     }
+    // In key order: two imports of overlapping statements then wait for each other's keys in
+    // one order, never in a cycle (a deadlock on PostgreSQL).
+    plan.create.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
     let batch = new_batch(&txn, user, ImportKind::Bank, file_name).await?;
     let mut created = 0;
     for chunk in plan.create.chunks(INSERT_CHUNK) {
@@ -372,6 +384,45 @@ where
         created,
         skipped: total.saturating_sub(created),
     })
+}
+
+/// The user's import batches, newest first (then by id, descending), at most `limit`
+/// (1..=[`BATCHES_MAX`]) after `after` (the previous page's last batch: its `created_at`
+/// and id). Undone batches are listed too (`undone_at` set).
+///
+/// # Errors
+/// `Core(Invalid)` for a bad limit.
+pub async fn list_batches<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    after: Option<(Timestamp, i32)>,
+    limit: u64,
+) -> Result<Vec<finance_import_batch::Model>> {
+    if !(1..=BATCHES_MAX).contains(&limit) {
+        return Err(invalid("limit", format!("must be 1..={BATCHES_MAX}")));
+    }
+    Ok(batches_select(user, after, limit).all(db).await?)
+}
+
+/// The query [`list_batches`] runs, served by `ix_finance_import_batch_user_created_at`.
+/// Public so that a query-plan test can explain it.
+pub fn batches_select(
+    user: UserId,
+    after: Option<(Timestamp, i32)>,
+    limit: u64,
+) -> Select<finance_import_batch::Entity> {
+    use finance_import_batch::Column;
+    let mut query = finance_import_batch::Entity::find()
+        .filter(Column::UserId.eq(user))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(limit);
+    if let Some((created_at, id)) = after {
+        query = query
+            .filter(Column::CreatedAt.lte(created_at))
+            .filter(Column::CreatedAt.lt(created_at).or(Column::Id.lt(id)));
+    }
+    query
 }
 
 /// The query that finds which of `keys` the user's transactions hold already (it selects
@@ -443,10 +494,12 @@ where
     let rows = journal_rows(&txn, user, csv_bytes, mapping, &days).await?;
     let total = count(rows.len());
     let existing = existing_entry_keys(&txn, user, &rows).await?;
-    let plan = partition(rows, &existing);
+    let mut plan = partition(rows, &existing);
     if plan.create.is_empty() {
         return Ok(nothing(total));
     }
+    // In key order, as bank rows: racing imports never wait for each other in a cycle.
+    plan.create.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
     let batch = new_batch(&txn, user, ImportKind::Journal, file_name).await?;
     let mut created = 0;
     for row in &plan.create {
@@ -597,6 +650,17 @@ where
     let mut active: finance_import_batch::ActiveModel = batch.into();
     active.undone_at = Set(Some(Timestamp::now()));
     let batch = active.update(&txn).await?;
+    outbox::enqueue(
+        &txn,
+        Some(user),
+        "finance.import.undone",
+        json!({
+            "import_batch_id": batch.id,
+            "deleted": deleted,
+            "reversals": reversals,
+        }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(UndoResult {
         batch,
@@ -629,13 +693,13 @@ impl Keyed for JournalRow {
 struct Errors(Vec<RowError>);
 
 impl Errors {
+    /// Records an error; all are kept (a file has a bounded number of rows) so that
+    /// [`check`](Self::check) reports the first lines, whatever order they were found in.
     fn push(&mut self, line: u64, message: impl Into<String>) {
-        if self.0.len() < ERRORS_MAX {
-            self.0.push(RowError {
-                line,
-                message: message.into(),
-            });
-        }
+        self.0.push(RowError {
+            line,
+            message: message.into(),
+        });
     }
 
     /// `Err(Error::Import)` with the errors by line, if there are any.

@@ -326,8 +326,9 @@ where
     Ok((transaction, posted))
 }
 
-/// Deletes the user's transaction `id`, which must not be booked. (An imported transaction
-/// deleted this way is imported again by a later import of its file.)
+/// Deletes the user's transaction `id`, which must not be booked, announcing
+/// `finance.transaction.deleted`. (An imported transaction deleted this way is imported
+/// again by a later import of its file.)
 ///
 /// # Errors
 /// `Core(NotFound)`; [`Error::AlreadyBooked`] for a booked transaction.
@@ -345,6 +346,13 @@ where
         .filter(finance_transaction::Column::UserId.eq(user))
         .exec(&txn)
         .await?;
+    outbox::enqueue(
+        &txn,
+        Some(user),
+        "finance.transaction.deleted",
+        json!({ "transaction_id": id, "import_batch_id": transaction.import_batch_id }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
