@@ -18,7 +18,10 @@
 //!   `account_id` (`ON DELETE CASCADE`) and `memo`, for an extra dated amount beside a delta
 //!   on a base row.
 //!
-//! `down` drops all of it (imported rows lose only their batch link and key).
+//! `down` drops all of it: imported rows lose their batch link and key; scenario rows that
+//! add an extra amount are deleted (without their columns they would read as deltas on no
+//! row); the stored daily projection is emptied (a cache `recompute` rebuilds; without its
+//! currency, several currencies' days would read as duplicates).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -207,6 +210,13 @@ impl MigrationTrait for Migration {
         for (name, _) in INDEXES.iter().rev() {
             exec(manager, &format!("DROP INDEX {name}")).await?;
         }
+        exec(
+            manager,
+            "DELETE FROM finance_money_schedule_scenario_row WHERE event_date IS NOT NULL \
+             OR account_id IS NOT NULL",
+        )
+        .await?;
+        exec(manager, "DELETE FROM finance_money_schedule_daily_balance").await?;
         TableChange::new("finance_money_schedule_scenario_row")
             .drop_foreign_key("account_id")
             .drop_column("memo")

@@ -1436,6 +1436,40 @@ async fn daily_balances_get_their_owners_currency_and_duplicate_days_go() -> Res
     )
     .await;
     assert!(twice.is_err(), "a duplicate import key was accepted");
+    // `down` deletes extra-amount scenario rows (they would read as deltas on no row) and
+    // empties the cached projection; deltas stay.
+    exec(
+        &db,
+        "INSERT INTO finance_account (id, user_id, name, normalized_name) VALUES (1, 1, 'A', 'a')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_money_schedule_scenario (id, user_id, name) VALUES (1, 1, 'S')",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO finance_money_schedule_scenario_row \
+         (scenario_id, delta_amount, event_date, account_id) VALUES \
+         (1, 5, NULL, NULL), (1, 7, '2026-02-01', 1)",
+    )
+    .await?;
     Migrator::down(&*db, Some(1)).await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(delta_amount AS INTEGER) FROM finance_money_schedule_scenario_row"
+        )
+        .await
+        .map(|rows| rows.len())?,
+        1
+    );
+    assert_eq!(
+        rows(&db, "SELECT id FROM finance_money_schedule_daily_balance")
+            .await?
+            .len(),
+        0
+    );
     Ok(())
 }

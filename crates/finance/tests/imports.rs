@@ -1323,3 +1323,17 @@ async fn duplicate_lookups_and_lists_are_served_by_their_indexes() -> TestResult
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn files_without_rows_are_refused() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+    for file in ["", "date,amount\n", "date,amount\n,\n\n"] {
+        let error = imports::import_bank(&*db, ann, None, file.as_bytes(), &BankMapping::default())
+            .await
+            .err()
+            .ok_or("accepted")?;
+        assert!(is_invalid(&error, "file"), "{file:?}: {error:?}");
+    }
+    Ok(())
+}

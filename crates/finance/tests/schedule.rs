@@ -1546,3 +1546,44 @@ async fn schedule_rows_and_daily_balances_are_served_by_their_indexes() -> TestR
     assert_eq!(listed.len(), 28);
     Ok(())
 }
+
+#[tokio::test]
+async fn rules_that_would_break_projections_are_refused_and_stray_rows_are_left_out() -> TestResult
+{
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let bank = account(&db, ann, "Bank", AccountType::Asset, "USD").await?;
+    // A daily rule from 1700 walks more occurrences than a projection may: refused at once.
+    let ancient = schedule::create_row(
+        &*db,
+        ann,
+        row(bank, day(1700, 1, 1)?, "-1.00", Some("FREQ=DAILY")),
+    )
+    .await
+    .err()
+    .ok_or("accepted")?;
+    assert!(is_invalid(&ancient, "rrule"), "{ancient:?}");
+    // A row of history on another user's account moves nothing, and breaks nothing.
+    let bob = user(&db, "bob@example.com").await?;
+    let bobs = account(&db, bob, "Bob's", AccountType::Asset, "USD").await?;
+    schedule::create_row(
+        &*db,
+        ann,
+        row(bank, day(2030, 1, 1)?, "-1.00", Some("FREQ=MONTHLY")),
+    )
+    .await?;
+    let before = schedule::project(&*db, ann, 60).await?;
+    let tomorrow = shift(today(&db, ann).await?, 1)?;
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "INSERT INTO finance_money_schedule_row (user_id, account_id, event_date, amount) \
+             VALUES ({ann}, {bobs}, '{tomorrow}', 99)"
+        ),
+    ))
+    .await?;
+    let after = schedule::project(&*db, ann, 60).await?;
+    assert_eq!(after.days, before.days);
+    schedule::recompute(&*db, ann, 60).await?;
+    Ok(())
+}

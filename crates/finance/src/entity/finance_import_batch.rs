@@ -23,6 +23,7 @@ pub enum ImportKind {
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
+    /// The owner.
     pub user_id: UserId,
     /// What it imported.
     pub kind: ImportKind,
@@ -32,6 +33,7 @@ pub struct Model {
     /// How many rows it created (rows already imported are not counted).
     #[sea_orm(default_value = 0)]
     pub row_count: i32,
+    /// When it was imported.
     pub created_at: Timestamp,
     /// When it was undone; `NULL` while it stands.
     pub undone_at: Option<Timestamp>,

@@ -30,7 +30,9 @@
 //! header being line 1); messages describe the problem and repeat none of the row's text
 //! (dates, amounts, descriptions) — only the account ids of a journal row.
 //! A bank file has at most [`BANK_ROWS_MAX`] rows, a journal file at most
-//! [`JOURNAL_ROWS_MAX`]; a bad mapping, an empty or too long file is `Core(Invalid)`.
+//! [`JOURNAL_ROWS_MAX`]; a bad mapping, an empty or too long file, or one without a row
+//! (a header alone, blank records) is `Core(Invalid)`. Lines are counted by line feeds: a file
+//! whose lines end in a bare carriage return (classic Mac) reads as one line.
 //!
 //! **Idempotent:** every row has a duplicate key, unique per user (`dedupe_key`, with the
 //! indexes `ux_finance_transaction_user_dedupe` and `ux_finance_journal_entry_user_dedupe`):
@@ -848,6 +850,9 @@ fn read(
             .map(|byte| format!("{byte:02x}"))
             .collect();
         records.push(Record { line, fields, hash });
+    }
+    if records.is_empty() && errors.0.is_empty() {
+        return Err(invalid("file", "has no rows"));
     }
     Ok(Table {
         header,

@@ -226,9 +226,9 @@ where
     let amount = amount("amount", new.amount)?;
     let event_date = day("event_date", new.event_date)?;
     let memo = optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
-    let zone = LocalDays::for_user(db, user).await?.zone();
+    let days = LocalDays::for_user(db, user).await?;
     let rrule = match new.rrule.as_deref() {
-        Some(raw) => checked_rrule(raw, event_date, zone)?,
+        Some(raw) => checked_rrule(raw, event_date, &days)?,
         None => None,
     };
 
@@ -291,7 +291,7 @@ where
         Some(raw) => Some(optional_text("memo", raw.as_deref(), MEMO_MAX)?),
         None => None,
     };
-    let zone = LocalDays::for_user(db, user).await?.zone();
+    let days = LocalDays::for_user(db, user).await?;
 
     let txn = lifeos_core::db::begin_write(db).await?;
     let row = row_of(&txn, user, id, Some(LockType::Update)).await?;
@@ -303,7 +303,7 @@ where
             None => row.rrule.clone(),
         };
         Some(match text.as_deref() {
-            Some(raw) => checked_rrule(raw, start, zone)?,
+            Some(raw) => checked_rrule(raw, start, &days)?,
             None => None,
         })
     } else {
@@ -535,9 +535,11 @@ fn expand_rows(
         if dates.is_empty() {
             continue;
         }
-        let currency = currencies
-            .get(&row.account_id)
-            .ok_or_else(|| not_found("account", row.account_id))?;
+        // A row whose account is not the user's (possible only in rows from history) moves
+        // nothing.
+        let Some(currency) = currencies.get(&row.account_id) else {
+            continue;
+        };
         let amount = two(row.amount);
         out.extend(dates.into_iter().map(|date| Occurrence {
             row_id: row.id,
@@ -553,7 +555,11 @@ fn expand_rows(
 
 /// `raw` checked as a new rule starting on `start` in `zone`: trimmed and upper-cased, `None`
 /// when blank.
-fn checked_rrule(raw: &str, start: NaiveDate, zone: Tz) -> Result<Option<String>> {
+/// The rule must also expand, within [`STEPS_MAX`] occurrences, to a full horizon past the
+/// later of its start and the user's today (a daily rule started centuries ago would make
+/// every projection fail).
+fn checked_rrule(raw: &str, start: NaiveDate, days: &LocalDays) -> Result<Option<String>> {
+    let zone = days.zone();
     let rule = raw.trim();
     if rule.is_empty() {
         return Ok(None);
@@ -588,6 +594,14 @@ fn checked_rrule(raw: &str, start: NaiveDate, zone: Tz) -> Result<Option<String>
     if (&set).into_iter().next().is_none() {
         return Err(invalid("rrule", "never occurs"));
     }
+    let last = start
+        .max(days.today())
+        .checked_add_days(chrono::Days::new(u64::from(HORIZON_MAX)))
+        .ok_or_else(|| invalid("event_date", "is too late for a recurring row"))?;
+    let first = last
+        .checked_sub_days(chrono::Days::new(u64::from(HORIZON_MAX)))
+        .unwrap_or(last);
+    expand_within(start, Some(&rule), zone, first, last)?;
     Ok(Some(rule))
 }
 
@@ -795,10 +809,26 @@ pub(crate) async fn basis<C: ConnectionTrait>(
     }
 
     let rows = rows_select(user, first, last).all(db).await?;
-    let currencies: BTreeMap<i32, String> = accounts
+    let mut currencies: BTreeMap<i32, String> = accounts
         .iter()
         .map(|(id, account)| (*id, account.currency.clone()))
         .collect();
+    // Accounts whose first row was written after the covered accounts were read.
+    let mut late: Vec<i32> = rows
+        .iter()
+        .map(|row| row.account_id)
+        .filter(|id| !currencies.contains_key(id))
+        .collect();
+    late.sort_unstable();
+    late.dedup();
+    if !late.is_empty() {
+        for (id, account) in accounts_of(db, user, late).await? {
+            opening
+                .entry(account.currency.clone())
+                .or_insert_with(|| Decimal::new(0, 2));
+            currencies.insert(id, account.currency);
+        }
+    }
     let occurrences = expand_rows(&rows, &currencies, days.zone(), first, last)?;
     Ok(Basis {
         start,
