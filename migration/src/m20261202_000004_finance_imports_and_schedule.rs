@@ -9,11 +9,11 @@
 //!   a file, even by two calls at once, creates nothing twice.
 //! - **Recurring schedule rows**: `finance_money_schedule_row.rrule` (an RFC 5545 RRULE; NULL:
 //!   a one-off row on `event_date`, which is also the recurrence's start).
-//! - **A projection per currency**: `finance_money_schedule_daily_balance.currency`, backfilled
-//!   from the owner's `currency` preference (trimmed, upper-cased; USD otherwise) as the
-//!   accounts were; duplicate (user, currency, day) rows of history keep the newest (the table
-//!   is a cache the services rebuild whole); unique
-//!   `ux_finance_money_schedule_daily_balance_user_currency_as_of`.
+//! - **A projection per currency**: `finance_money_schedule_daily_balance.currency`, unique
+//!   per user, currency and day (`ux_finance_money_schedule_daily_balance_user_currency_as_of`).
+//!   The table is a cache the services rebuild whole; its rows from history held each day's
+//!   net of schedule rows, not a running balance, and would read wrongly: they are deleted
+//!   (`recompute` writes the projection again).
 //! - **Scenario rows that add an amount**: `finance_money_schedule_scenario_row.event_date`,
 //!   `account_id` (`ON DELETE CASCADE`) and `memo`, for an extra dated amount beside a delta
 //!   on a base row.
@@ -24,7 +24,6 @@
 //! currency, several currencies' days would read as duplicates).
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::support::{TableChange, exec, fk, utc_now};
 
@@ -100,7 +99,6 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
-        let postgres = backend == DbBackend::Postgres;
         manager
             .create_table(
                 Table::create()
@@ -152,37 +150,10 @@ impl MigrationTrait for Migration {
             )
             .run(manager)
             .await?;
-        let preference = if postgres {
-            "upper(trim(p.value #>> '{}'))"
-        } else {
-            "upper(trim(CASE WHEN json_valid(p.value) THEN json_extract(p.value, '$') END))"
-        };
-        let valid = if postgres {
-            format!("{preference} ~ '^[A-Z]{{3}}$'")
-        } else {
-            format!("{preference} GLOB '[A-Z][A-Z][A-Z]'")
-        };
-        let table = "finance_money_schedule_daily_balance";
-        exec(
-            manager,
-            &format!(
-                "UPDATE {table} SET currency = (SELECT {preference} \
-                 FROM user_preference p WHERE p.user_id = {table}.user_id \
-                 AND p.key = 'currency' AND {valid}) \
-                 WHERE EXISTS (SELECT 1 FROM user_preference p \
-                 WHERE p.user_id = {table}.user_id AND p.key = 'currency' AND {valid})"
-            ),
-        )
-        .await?;
-        exec(
-            manager,
-            &format!(
-                "DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {table} o \
-                 WHERE o.user_id = {table}.user_id AND o.currency = {table}.currency \
-                 AND o.as_of = {table}.as_of AND o.id > {table}.id)"
-            ),
-        )
-        .await?;
+        // The original stored each day's net of schedule rows here; the services store the
+        // projected running balance per currency. Old rows would read as balances: the cache
+        // is emptied (recompute rebuilds it).
+        exec(manager, "DELETE FROM finance_money_schedule_daily_balance").await?;
 
         TableChange::new("finance_money_schedule_scenario_row")
             .add_column(ColumnDef::new("event_date").date().null().to_owned())

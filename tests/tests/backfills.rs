@@ -1385,7 +1385,8 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
 }
 
 #[tokio::test]
-async fn daily_balances_get_their_owners_currency_and_duplicate_days_go() -> Result<(), DbErr> {
+async fn the_daily_projection_is_emptied_and_imported_rows_are_unique_per_user() -> Result<(), DbErr>
+{
     let migration = "m20261202_000004_finance_imports_and_schedule";
     let db = before(migration).await?;
     exec(&db, USER).await?;
@@ -1402,19 +1403,18 @@ async fn daily_balances_get_their_owners_currency_and_duplicate_days_go() -> Res
     )
     .await?;
     Migrator::up(&*db, Some(1)).await?;
-    assert_eq!(
-        rows(
-            &db,
-            "SELECT CAST(id AS TEXT), currency, CAST(as_of AS TEXT) \
-             FROM finance_money_schedule_daily_balance ORDER BY id"
-        )
-        .await?,
-        vec![
-            vec![s("2"), s("EUR"), s("2026-01-01")],
-            vec![s("3"), s("EUR"), s("2026-01-02")],
-            vec![s("4"), s("USD"), s("2026-01-01")],
-        ]
+    // History's rows held each day's net, not a running balance: the cache is emptied.
+    assert!(
+        rows(&db, "SELECT id FROM finance_money_schedule_daily_balance")
+            .await?
+            .is_empty()
     );
+    exec(
+        &db,
+        "INSERT INTO finance_money_schedule_daily_balance (user_id, as_of, balance, currency) \
+         VALUES (1, '2026-01-02', 1, 'EUR'), (1, '2026-01-02', 1, 'USD')",
+    )
+    .await?;
     // The database now refuses a second row for a user, currency and day.
     let again = exec(
         &db,

@@ -282,6 +282,70 @@ async fn accounts_are_renamed_recategorised_and_their_currency_set() -> TestResu
         matches!(frozen, Err(Error::CurrencyFrozen { .. })),
         "{frozen:?}"
     );
+
+    // Every refused change writes nothing: the accounts and the outbox stay as they are.
+    let all_events = || async {
+        let backend = db.get_database_backend();
+        db.query_one_raw(Statement::from_string(
+            backend,
+            "SELECT count(*) FROM platform_outbox",
+        ))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::Custom("no count".into()))?
+        .try_get_by_index::<i64>(0)
+    };
+    let (accounts_before, events_before) =
+        (accounts::list(&*db, ann, true).await?, all_events().await?);
+    let other_id = other.id;
+    for (what, error, field) in [
+        (
+            "empty name",
+            accounts::rename(&*db, ann, other_id, "  ").await.err(),
+            Some("name"),
+        ),
+        (
+            "long name",
+            accounts::rename(&*db, ann, other_id, &"n".repeat(256))
+                .await
+                .err(),
+            Some("name"),
+        ),
+        (
+            "clash",
+            accounts::rename(&*db, ann, other_id, "bank of mum")
+                .await
+                .err(),
+            None,
+        ),
+        (
+            "not a code",
+            accounts::set_currency(&*db, ann, other_id, "EURO")
+                .await
+                .err(),
+            Some("currency"),
+        ),
+        (
+            "no such currency",
+            accounts::set_currency(&*db, ann, other_id, "XYZ")
+                .await
+                .err(),
+            Some("currency"),
+        ),
+        (
+            "frozen",
+            accounts::set_currency(&*db, ann, account.id, "JPY")
+                .await
+                .err(),
+            None,
+        ),
+    ] {
+        let error = error.ok_or(what)?;
+        if let Some(field) = field {
+            assert!(is_invalid(&error, field), "{what}: {error:?}");
+        }
+    }
+    assert_eq!(accounts::list(&*db, ann, true).await?, accounts_before);
+    assert_eq!(all_events().await?, events_before);
     Ok(())
 }
 

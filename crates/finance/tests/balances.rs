@@ -111,12 +111,19 @@ fn amount() -> impl Strategy<Value = Decimal> {
     ]
 }
 
-/// An entry: debits on some of the four accounts (by index), one credit line balancing them.
+/// An entry: debits on some of the four accounts (by index), one credit line balancing them
+/// — mostly a few awkward amounts; sometimes 99 lines of 0.01 (the most lines an entry has),
+/// or the largest amount on both sides.
 fn entry() -> impl Strategy<Value = (Vec<(usize, Decimal)>, usize)> {
-    (
-        prop::collection::vec((0usize..4, amount()), 1..6),
-        0usize..4,
-    )
+    prop_oneof![
+        6 => (
+            prop::collection::vec((0usize..4, amount()), 1..6),
+            0usize..4,
+        ),
+        1 => (0usize..4, 0usize..4)
+            .prop_map(|(debit, credit)| (vec![(debit, Decimal::new(1, 2)); 99], credit)),
+        1 => (0usize..4, 0usize..4).prop_map(|(debit, credit)| (vec![(debit, AMOUNT_MAX)], credit)),
+    ]
 }
 
 proptest! {

@@ -338,6 +338,9 @@ async fn another_users_ids_are_missing_ones_everywhere_and_change_nothing() -> T
         "categories::set_default",
         categories::set_default(&*db, bob, a.category).await,
     )?;
+    // Bob's default is his own (he has one already: nothing is written).
+    let bobs_default = categories::default_for(&*db, bob, AccountType::Asset).await?;
+    assert_eq!(bobs_default.user_id, Some(bob));
     assert!(
         categories::list(&*db, bob, None, false)
             .await?

@@ -377,6 +377,12 @@ async fn ledgers_journals_and_trial_balances_are_served_by_their_indexes() -> Te
         txn.commit().await?;
         users.push((owner, bank));
     }
+    // Every entry was imported: its duplicate key.
+    db.execute_raw(Statement::from_string(
+        backend,
+        "UPDATE finance_journal_entry SET dedupe_key = 'row:' || CAST(id AS VARCHAR(12))",
+    ))
+    .await?;
     db.execute_raw(Statement::from_string(backend, "ANALYZE"))
         .await?;
     let (owner, bank) = users[1];
@@ -400,6 +406,18 @@ async fn ledgers_journals_and_trial_balances_are_served_by_their_indexes() -> Te
         )
         .await?;
     }
+    // A journal import's duplicate lookup: by the key.
+    let keys = ["row:7".to_owned(), "row:8".to_owned()];
+    let lookup = lifeos_finance::service::imports::existing_entry_keys_select(owner, &keys)
+        .build(backend)
+        .to_string();
+    assert_index_serves(
+        &db,
+        &lookup,
+        "ux_finance_journal_entry_user_dedupe",
+        "dedupe_key",
+    )
+    .await?;
     // An account's ledger: by its account id.
     let cursor = ledger::LedgerCursor {
         posted_at: start,

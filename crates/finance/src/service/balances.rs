@@ -11,7 +11,10 @@
 //! Sums run in SQL over integer cents (`CAST(round(amount * 100) AS BIGINT)`): SQLite stores
 //! NUMERIC as REAL and would sum floating point; in cents every amount the journal accepts is
 //! exact on both backends, and so is every sum below 9.2·10¹⁶ (far above any personal
-//! ledger; the journal's per-line limit is 10¹¹).
+//! ledger; the journal's per-line limit is 10¹¹). The per-account sums are the SQL
+//! aggregation (one statement over the indexed journal); the category roll-ups and the
+//! per-currency totals then add up those few per-account rows — one per account — so they
+//! always agree with the rows they are made of.
 
 use lifeos_core::db::placeholder;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,7 +58,7 @@ pub struct TrialBalance {
     pub as_of: NaiveDate,
     /// One row per account with lines in the period, or active and created by its end;
     /// ordered as the original: by type, category (uncategorised first), code (none first),
-    /// then (normalized) name.
+    /// then name (compared by code point).
     pub rows: Vec<TrialRow>,
     /// The rows summed per type, category and currency, ordered as the original: by type,
     /// then category id (uncategorised first), then currency.
@@ -314,7 +317,7 @@ async fn build<C: ConnectionTrait>(
                 row.account.account_type.to_value(),
                 row.account.category_id,
                 row.account.code.clone(),
-                row.account.normalized_name.clone(),
+                row.account.name.clone(),
                 row.account.id,
             )
         };

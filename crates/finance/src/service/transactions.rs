@@ -29,6 +29,11 @@
 //! is written. [`record`] announces `finance.transaction.created` (`transaction_id`, `amount`
 //! as a two-decimal string, `occurred_at` in RFC 3339, `source`, `import_batch_id`: `null`)
 //! in the same transaction; [`book`]'s entry announces `finance.journal.posted`.
+//!
+//! The original also named `finance.transaction.inferred` (for its calendar-inference path,
+//! whose module is missing from its repository) and `finance.ml.suggest_accounts` /
+//! `finance.ml.feedback` (ML account ranking): no mutation of this layer does either, so none
+//! is sent.
 
 use chrono::{Datelike, NaiveDate, SecondsFormat};
 use lifeos_core::days::LocalDays;
