@@ -9,11 +9,14 @@
 //!   a file, even by two calls at once, creates nothing twice.
 //! - **Recurring schedule rows**: `finance_money_schedule_row.rrule` (an RFC 5545 RRULE; NULL:
 //!   a one-off row on `event_date`, which is also the recurrence's start).
-//! - **A projection per currency**: `finance_money_schedule_daily_balance.currency`, unique
-//!   per user, currency and day (`ux_finance_money_schedule_daily_balance_user_currency_as_of`).
-//!   The table is a cache the services rebuild whole; its rows from history held each day's
-//!   net of schedule rows, not a running balance, and would read wrongly: they are deleted
-//!   (`recompute` writes the projection again).
+//! - **A projection per currency**: `finance_money_schedule_daily_balance.currency`, backfilled
+//!   from the owner's `currency` preference (trimmed, upper-cased; USD otherwise) as the
+//!   accounts were, unique per user, currency and day
+//!   (`ux_finance_money_schedule_daily_balance_user_currency_as_of`); of two rows of one day
+//!   the newest stays (the other is reported, `finance.schedule.daily_balance.removed`). The
+//!   original stored each day's net of schedule rows and showed their running sum from zero;
+//!   the services store the running balance, so each row from history becomes that sum (its
+//!   own and every earlier day's nets, in exact cents).
 //! - **Scenario rows that add an amount**: `finance_money_schedule_scenario_row.event_date`,
 //!   `account_id` (`ON DELETE CASCADE`) and `memo`, for an extra dated amount beside a delta
 //!   on a base row.
@@ -21,9 +24,10 @@
 //! `down` drops all of it: imported rows lose their batch link and key; scenario rows that
 //! add an extra amount are deleted (without their columns they would read as deltas on no
 //! row); the stored daily projection is emptied (a cache `recompute` rebuilds; without its
-//! currency, several currencies' days would read as duplicates).
+//! currency, several currencies' days would read as duplicates, and the original read nets).
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::support::{TableChange, exec, fk, utc_now};
 
@@ -150,10 +154,73 @@ impl MigrationTrait for Migration {
             )
             .run(manager)
             .await?;
-        // The original stored each day's net of schedule rows here; the services store the
-        // projected running balance per currency. Old rows would read as balances: the cache
-        // is emptied (recompute rebuilds it).
-        exec(manager, "DELETE FROM finance_money_schedule_daily_balance").await?;
+        let postgres = backend == DbBackend::Postgres;
+        let preference = if postgres {
+            "upper(trim(p.value #>> '{}'))"
+        } else {
+            "upper(trim(CASE WHEN json_valid(p.value) THEN json_extract(p.value, '$') END))"
+        };
+        let valid = if postgres {
+            format!("{preference} ~ '^[A-Z]{{3}}$'")
+        } else {
+            format!("{preference} GLOB '[A-Z][A-Z][A-Z]'")
+        };
+        let table = "finance_money_schedule_daily_balance";
+        exec(
+            manager,
+            &format!(
+                "UPDATE {table} SET currency = (SELECT {preference} \
+                 FROM user_preference p WHERE p.user_id = {table}.user_id \
+                 AND p.key = 'currency' AND {valid}) \
+                 WHERE EXISTS (SELECT 1 FROM user_preference p \
+                 WHERE p.user_id = {table}.user_id AND p.key = 'currency' AND {valid})"
+            ),
+        )
+        .await?;
+        // Two rows of one day (two racing recomputes of the original): the newest stays, the
+        // other is reported.
+        let json = if postgres {
+            "json_build_object"
+        } else {
+            "json_object"
+        };
+        let older = format!(
+            "EXISTS (SELECT 1 FROM {table} o WHERE o.user_id = {table}.user_id \
+             AND o.currency = {table}.currency AND o.as_of = {table}.as_of AND o.id > {table}.id)"
+        );
+        exec(
+            manager,
+            &format!(
+                "INSERT INTO event_record (event_type, payload, user_id) \
+                 SELECT 'finance.schedule.daily_balance.removed', {json}('id', id, \
+                 'as_of', as_of, 'balance', balance), user_id FROM {table} WHERE {older}"
+            ),
+        )
+        .await?;
+        exec(manager, &format!("DELETE FROM {table} WHERE {older}")).await?;
+        // The original stored each day's net; its forecast showed their running sum from
+        // zero. The services store that running balance: each row becomes the sum, in exact
+        // cents, of its day's and every earlier day's nets (computed into a temporary table
+        // first — SQLite's UPDATE would see rows it has already changed).
+        exec(
+            manager,
+            &format!(
+                "CREATE TEMPORARY TABLE finance_daily_running AS SELECT t.id AS id, \
+                 (SELECT CAST(SUM(CAST(round(o.balance * 100) AS BIGINT)) AS BIGINT) \
+                 FROM {table} o WHERE o.user_id = t.user_id AND o.currency = t.currency \
+                 AND o.as_of <= t.as_of) AS cents FROM {table} t"
+            ),
+        )
+        .await?;
+        exec(
+            manager,
+            &format!(
+                "UPDATE {table} SET balance = (SELECT r.cents FROM finance_daily_running r \
+                 WHERE r.id = {table}.id) / 100.0"
+            ),
+        )
+        .await?;
+        exec(manager, "DROP TABLE finance_daily_running").await?;
 
         TableChange::new("finance_money_schedule_scenario_row")
             .add_column(ColumnDef::new("event_date").date().null().to_owned())

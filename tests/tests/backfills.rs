@@ -1385,8 +1385,7 @@ async fn finance_enumerations_are_mapped_and_duplicates_resolved() -> Result<(),
 }
 
 #[tokio::test]
-async fn the_daily_projection_is_emptied_and_imported_rows_are_unique_per_user() -> Result<(), DbErr>
-{
+async fn daily_balances_get_their_currency_and_become_running_balances() -> Result<(), DbErr> {
     let migration = "m20261202_000004_finance_imports_and_schedule";
     let db = before(migration).await?;
     exec(&db, USER).await?;
@@ -1403,18 +1402,31 @@ async fn the_daily_projection_is_emptied_and_imported_rows_are_unique_per_user()
     )
     .await?;
     Migrator::up(&*db, Some(1)).await?;
-    // History's rows held each day's net, not a running balance: the cache is emptied.
-    assert!(
-        rows(&db, "SELECT id FROM finance_money_schedule_daily_balance")
-            .await?
-            .is_empty()
+    // The owner's currency; of two rows of one day the newest stays (reported); each day's
+    // net becomes the running balance from zero, as the original's forecast showed it.
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(id AS TEXT), currency, CAST(as_of AS TEXT), \
+             CAST(CAST(round(balance * 100) AS BIGINT) AS TEXT) \
+             FROM finance_money_schedule_daily_balance ORDER BY id"
+        )
+        .await?,
+        vec![
+            vec![s("2"), s("EUR"), s("2026-01-01"), s("1100")],
+            vec![s("3"), s("EUR"), s("2026-01-02"), s("2300")],
+            vec![s("4"), s("USD"), s("2026-01-01"), s("1300")],
+        ]
     );
-    exec(
-        &db,
-        "INSERT INTO finance_money_schedule_daily_balance (user_id, as_of, balance, currency) \
-         VALUES (1, '2026-01-02', 1, 'EUR'), (1, '2026-01-02', 1, 'USD')",
-    )
-    .await?;
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(user_id AS TEXT) FROM event_record \
+             WHERE event_type = 'finance.schedule.daily_balance.removed'"
+        )
+        .await?,
+        vec![vec![s("1")]]
+    );
     // The database now refuses a second row for a user, currency and day.
     let again = exec(
         &db,
