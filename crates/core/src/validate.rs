@@ -94,11 +94,16 @@ pub fn text(field: &'static str, raw: &str, max: usize) -> Result<String> {
 /// Like [`text`] for an optional value: blank becomes `None`.
 ///
 /// # Errors
-/// [`Error::Invalid`] with the given `field` when longer than `max` characters.
+/// [`Error::Invalid`] with the given `field` when longer than `max` characters or holding a
+/// NUL character (which PostgreSQL cannot store in text, and SQLite would keep: the backends
+/// would disagree).
 pub fn optional_text(field: &'static str, raw: &str, max: usize) -> Result<Option<String>> {
     let value = raw.trim();
     if value.is_empty() {
         return Ok(None);
+    }
+    if value.contains('\0') {
+        return Err(Error::invalid(field, "contains a NUL character"));
     }
     if value.chars().count() > max {
         return Err(Error::invalid(
@@ -160,5 +165,7 @@ mod tests {
         assert!(text("name", " ", 3).is_err());
         assert!(text("name", "abcd", 3).is_err());
         assert_eq!(optional_text("name", " ", 3).unwrap(), None);
+        assert!(text("name", "a\0b", 3).is_err());
+        assert!(optional_text("name", "a\0b", 3).is_err());
     }
 }

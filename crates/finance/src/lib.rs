@@ -76,6 +76,7 @@
 
 pub mod entity;
 pub mod error;
+mod input;
 mod money;
 pub mod service;
 

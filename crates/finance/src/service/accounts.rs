@@ -55,9 +55,6 @@ pub fn normalize_name(name: &str) -> String {
 /// the column too (lower-casing can lengthen a name: `İ` becomes `i̇`).
 fn account_name(raw: &str) -> Result<(String, String)> {
     let name = lifeos_core::validate::text("name", raw, NAME_MAX)?;
-    if name.contains('\0') {
-        return Err(invalid("name", "contains a NUL character"));
-    }
     let normalized = normalize_name(&name);
     if normalized.chars().count() > NAME_MAX {
         return Err(invalid(

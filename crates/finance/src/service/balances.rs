@@ -116,22 +116,9 @@ pub struct TrialRow {
     pub balance: AccountBalance,
 }
 
-/// Refuses a day outside the years 1..=9999: beyond them timestamps no longer sort as text
-/// (SQLite stores them so), and the backends would disagree.
-pub(crate) fn in_calendar(field: &'static str, day: NaiveDate) -> Result<()> {
-    if (1..=9999).contains(&day.year()) {
-        Ok(())
-    } else {
-        Err(invalid(
-            field,
-            format!("{day} is outside the years 1 to 9999"),
-        ))
-    }
-}
-
 /// The end of `day` for `user` (exclusive).
 async fn end_of<C: ConnectionTrait>(db: &C, user: UserId, day: NaiveDate) -> Result<Timestamp> {
-    in_calendar("day", day)?;
+    crate::input::day("day", day)?;
     let days = LocalDays::for_user(db, user).await?;
     Ok(Timestamp(days.range(day).1))
 }
@@ -278,8 +265,8 @@ pub async fn period_balance<C: ConnectionTrait>(
     if last < first {
         return Err(invalid("period", format!("{last} is before {first}")));
     }
-    in_calendar("period", first)?;
-    in_calendar("period", last)?;
+    crate::input::day("period", first)?;
+    crate::input::day("period", last)?;
     let days = LocalDays::for_user(db, user).await?;
     let (start, end) = days.span(first, last);
     let mut balance = build(db, user, Some(Timestamp(start)), Timestamp(end), last).await?;
@@ -451,14 +438,14 @@ pub async fn monthly<C: ConnectionTrait>(
     }
     let days = LocalDays::for_user(db, user).await?;
     let too_far = || invalid("count", "runs past the calendar's end");
-    in_calendar("first", first)?;
+    crate::input::day("first", first)?;
     let mut month = first.with_day(1).ok_or_else(too_far)?;
     let mut months = Vec::new();
     for _ in 0..count {
         let next = month
             .checked_add_months(Months::new(1))
             .ok_or_else(too_far)?;
-        in_calendar("count", next)?;
+        crate::input::day("count", next)?;
         months.push((
             month.format("%Y-%m").to_string(),
             Timestamp(days.range(month).0),

@@ -58,9 +58,6 @@ pub fn slug(name: &str) -> String {
 /// A name as stored: trimmed, white space collapsed, 1..=128 characters.
 fn category_name(raw: &str) -> Result<String> {
     let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.contains('\0') {
-        return Err(crate::error::invalid("name", "contains a NUL character"));
-    }
     Ok(validate::text("name", &name, NAME_MAX)?)
 }
 

@@ -321,7 +321,7 @@ pub async fn import_bank<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let file_name = transactions::optional_text("file_name", file_name, FILE_NAME_MAX)?;
+    let file_name = crate::input::optional_text("file_name", file_name, FILE_NAME_MAX)?;
     let days = LocalDays::for_user(db, user).await?;
     let rows = parse_bank(csv_bytes, mapping, &days)?;
     let total = count(rows.len());
@@ -489,7 +489,7 @@ pub async fn import_journal<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let file_name = transactions::optional_text("file_name", file_name, FILE_NAME_MAX)?;
+    let file_name = crate::input::optional_text("file_name", file_name, FILE_NAME_MAX)?;
     let days = LocalDays::for_user(db, user).await?;
 
     let txn = lifeos_core::db::begin_write(db).await?;

@@ -247,8 +247,8 @@ pub async fn entries<C: ConnectionTrait>(
     if last < first {
         return Err(invalid("period", format!("{last} is before {first}")));
     }
-    super::balances::in_calendar("period", first)?;
-    super::balances::in_calendar("period", last)?;
+    crate::input::day("period", first)?;
+    crate::input::day("period", last)?;
     let (start, end) = LocalDays::for_user(db, user).await?.span(first, last);
     Ok(
         entries_select(user, Timestamp(start), Timestamp(end), after, limit)

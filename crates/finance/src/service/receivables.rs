@@ -49,7 +49,7 @@
 //! `finance.receivable.entry_recorded` (`tracker_id`, `entry_id`, `entry_date`, `amount` as a
 //! two-decimal string).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use lifeos_core::days::LocalDays;
 use lifeos_core::db::placeholder;
 use lifeos_core::platform::outbox;
@@ -68,6 +68,7 @@ use crate::entity::{
     finance_receivable_tracker,
 };
 use crate::error::{Error, Result, invalid, not_found};
+use crate::input::{day, optional_text};
 use crate::money::{money, two};
 
 /// The longest counterparty, in characters.
@@ -206,7 +207,8 @@ pub async fn create_tracker<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let counterparty = text("counterparty", &new.counterparty, COUNTERPARTY_MAX)?;
+    let counterparty =
+        lifeos_core::validate::text("counterparty", &new.counterparty, COUNTERPARTY_MAX)?;
     let principal = principal(new.principal)?;
     let start_date = day("start_date", new.start_date)?;
     let due_date = new.due_date.map(|due| day("due_date", due)).transpose()?;
@@ -273,7 +275,7 @@ where
     let counterparty = patch
         .counterparty
         .as_deref()
-        .map(|raw| text("counterparty", raw, COUNTERPARTY_MAX))
+        .map(|raw| lifeos_core::validate::text("counterparty", raw, COUNTERPARTY_MAX))
         .transpose()?;
     let principal = patch.principal.map(principal).transpose()?;
     let start_date = patch
@@ -636,7 +638,7 @@ pub async fn create_group<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let name = text("name", &new.name, GROUP_NAME_MAX)?;
+    let name = lifeos_core::validate::text("name", &new.name, GROUP_NAME_MAX)?;
     let description = optional_text("description", new.description.as_deref(), DESCRIPTION_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     let group = finance_loan_group::ActiveModel {
@@ -996,27 +998,6 @@ async fn entry_cents_by_day<C: ConnectionTrait>(
     Ok(changes)
 }
 
-/// `raw` trimmed: 1..=`max` characters, no NUL (which PostgreSQL cannot store).
-fn text(field: &'static str, raw: &str, max: usize) -> Result<String> {
-    let value = lifeos_core::validate::text(field, raw, max)?;
-    if value.contains('\0') {
-        return Err(invalid(field, "contains a NUL character"));
-    }
-    Ok(value)
-}
-
-/// `raw` trimmed, blank as `None`: at most `max` characters, no NUL.
-fn optional_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<String>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let value = lifeos_core::validate::optional_text(field, raw, max)?;
-    if value.as_deref().is_some_and(|value| value.contains('\0')) {
-        return Err(invalid(field, "contains a NUL character"));
-    }
-    Ok(value)
-}
-
 /// A positive principal (see [`money`]).
 fn principal(value: Decimal) -> Result<Decimal> {
     if value <= Decimal::ZERO {
@@ -1043,18 +1024,6 @@ fn rate(value: Decimal) -> Result<Decimal> {
         ));
     }
     Ok(two(value))
-}
-
-/// A date of the years 1..=9999.
-fn day(field: &'static str, date: NaiveDate) -> Result<NaiveDate> {
-    if (1..=9999).contains(&date.year()) {
-        Ok(date)
-    } else {
-        Err(invalid(
-            field,
-            format!("{date} is outside the years 1 to 9999"),
-        ))
-    }
 }
 
 /// Refuses a due date before the start date.

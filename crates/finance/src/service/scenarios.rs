@@ -115,9 +115,9 @@ pub async fn create_scenario<C>(db: &C, user: UserId, new: NewScenario) -> Resul
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let name = schedule::text("name", &new.name, NAME_MAX)?;
+    let name = lifeos_core::validate::text("name", &new.name, NAME_MAX)?;
     let description =
-        schedule::optional_text("description", new.description.as_deref(), DESCRIPTION_MAX)?;
+        crate::input::optional_text("description", new.description.as_deref(), DESCRIPTION_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     let created = scenario::ActiveModel {
         user_id: Set(user),
@@ -199,7 +199,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let delta = crate::money::amount("delta_amount", new.delta_amount)?;
-    let memo = schedule::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
+    let memo = crate::input::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     scenario_of(&txn, user, scenario_id, Some(LockType::Share)).await?;
     // Share-locked on PostgreSQL: a concurrent deletion of the row waits.
@@ -236,8 +236,8 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let amount = crate::money::amount("amount", new.amount)?;
-    super::balances::in_calendar("event_date", new.event_date)?;
-    let memo = schedule::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
+    crate::input::day("event_date", new.event_date)?;
+    let memo = crate::input::optional_text("memo", new.memo.as_deref(), MEMO_MAX)?;
     let txn = lifeos_core::db::begin_write(db).await?;
     scenario_of(&txn, user, scenario_id, Some(LockType::Share)).await?;
     let account = schedule::account_of(&txn, user, new.account_id, false).await?;

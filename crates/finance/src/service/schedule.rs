@@ -91,6 +91,7 @@ use crate::entity::{
     finance_money_schedule_row as schedule_row, finance_money_schedule_scenario_row,
 };
 use crate::error::{Error, Result, invalid, not_found};
+use crate::input::{day, optional_text};
 use crate::money::{amount, two};
 
 /// The longest memo, in characters.
@@ -771,7 +772,7 @@ pub(crate) async fn basis<C: ConnectionTrait>(
     let last = start
         .checked_add_days(Days::new(u64::from(horizon_days)))
         .ok_or_else(past_the_calendar)?;
-    super::balances::in_calendar("horizon_days", last)?;
+    crate::input::day("horizon_days", last)?;
 
     // The covered accounts: every account with a schedule row.
     let ids: Vec<i32> = schedule_row::Entity::find()
@@ -1076,8 +1077,8 @@ fn horizon(days: u32) -> Result<()> {
 
 /// `from..=to` within the years 1..=9999, `to` not before `from`.
 fn period(from: NaiveDate, to: NaiveDate) -> Result<()> {
-    super::balances::in_calendar("period", from)?;
-    super::balances::in_calendar("period", to)?;
+    crate::input::day("period", from)?;
+    crate::input::day("period", to)?;
     if to < from {
         return Err(invalid("period", format!("{to} is before {from}")));
     }
@@ -1094,37 +1095,6 @@ fn window(from: NaiveDate, to: NaiveDate) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// A date of the years 1..=9999.
-fn day(field: &'static str, date: NaiveDate) -> Result<NaiveDate> {
-    super::balances::in_calendar(field, date)?;
-    Ok(date)
-}
-
-/// `raw` trimmed: 1..=`max` characters, no NUL (which PostgreSQL cannot store).
-pub(crate) fn text(field: &'static str, raw: &str, max: usize) -> Result<String> {
-    let value = lifeos_core::validate::text(field, raw, max)?;
-    if value.contains('\0') {
-        return Err(invalid(field, "contains a NUL character"));
-    }
-    Ok(value)
-}
-
-/// `raw` trimmed, blank as `None`: at most `max` characters, no NUL.
-pub(crate) fn optional_text(
-    field: &'static str,
-    raw: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let value = lifeos_core::validate::optional_text(field, raw, max)?;
-    if value.as_deref().is_some_and(|value| value.contains('\0')) {
-        return Err(invalid(field, "contains a NUL character"));
-    }
-    Ok(value)
 }
 
 /// The row with its amount at the column's two decimals.

@@ -50,6 +50,7 @@ use serde_json::json;
 use super::journal::{self, NewEntry, NewLine, Posted};
 use crate::entity::finance_transaction::{self, TransactionSource};
 use crate::error::{Error, Result, invalid, not_found};
+use crate::input::optional_text;
 use crate::money::{amount, two};
 
 /// The longest description, in characters (a journal entry's, so that booking keeps it).
@@ -222,7 +223,7 @@ pub async fn list<C: ConnectionTrait>(
         return Err(invalid("period", format!("{last} is before {first}")));
     }
     for day in first.iter().chain(last.iter()) {
-        super::balances::in_calendar("period", *day)?;
+        crate::input::day("period", *day)?;
     }
     let (mut start, mut end) = (None, None);
     if first.is_some() || last.is_some() {
@@ -392,23 +393,6 @@ fn instant(field: &'static str, at: Timestamp) -> Result<Timestamp> {
     } else {
         Err(invalid(field, "is outside the years 1 to 9999"))
     }
-}
-
-/// `raw` trimmed, blank as `None`: at most `max` characters, no NUL (which PostgreSQL cannot
-/// store).
-pub(crate) fn optional_text(
-    field: &'static str,
-    raw: Option<&str>,
-    max: usize,
-) -> Result<Option<String>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let value = lifeos_core::validate::optional_text(field, raw, max)?;
-    if value.as_deref().is_some_and(|value| value.contains('\0')) {
-        return Err(invalid(field, "contains a NUL character"));
-    }
-    Ok(value)
 }
 
 /// The transaction with its amounts at the columns' two decimals, as PostgreSQL returns them.
