@@ -10,7 +10,7 @@ use lifeos_testkit::TestDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Statement};
 
 mod common;
-use common::{is_invalid, is_not_found, kind, user};
+use common::{is_invalid, is_not_found, kind, outbox, user};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -24,18 +24,6 @@ fn named(name: &str, account_type: &str) -> NewAccount {
 
 async fn accounts_of(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
     finance_account::Entity::find().count(db).await
-}
-
-async fn outbox(db: &DatabaseConnection, event: &str) -> Result<i64, Box<dyn std::error::Error>> {
-    let backend = db.get_database_backend();
-    Ok(db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT count(*) FROM platform_outbox WHERE event_type = '{event}'"),
-        ))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use lifeos_testkit::TestDb;
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, Statement};
 
 mod common;
-use common::{is_invalid, is_not_found, user};
+use common::{count, is_invalid, is_not_found, rows_in, user};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -50,25 +50,17 @@ fn names(listed: &[Category]) -> Vec<&str> {
         .collect()
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, Box<dyn std::error::Error>> {
-    Ok(db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
-}
-
 /// Categories, accounts and outbox rows: what a refused call must leave unchanged.
 async fn written(db: &DatabaseConnection) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
-    let mut counts = Vec::new();
-    for table in [
-        "finance_account_category",
-        "finance_account",
-        "platform_outbox",
-    ] {
-        counts.push(count(db, &format!("SELECT count(*) FROM {table}")).await?);
-    }
-    Ok(counts)
+    rows_in(
+        db,
+        &[
+            "finance_account_category",
+            "finance_account",
+            "platform_outbox",
+        ],
+    )
+    .await
 }
 
 /// The user's categories.

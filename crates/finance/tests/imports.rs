@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, Statement};
 
 mod common;
-use common::{is_invalid, is_not_found};
+use common::{count, is_invalid, is_not_found, payloads, rows_in};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
@@ -66,45 +66,19 @@ async fn account(
     .id)
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> Fallible<i64> {
-    Ok(db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
-}
-
 /// Transactions, batches, entries, lines and outbox rows: what a refused call leaves as is.
 async fn written(db: &DatabaseConnection) -> Fallible<Vec<i64>> {
-    let mut counts = Vec::new();
-    for table in [
-        "finance_transaction",
-        "finance_import_batch",
-        "finance_journal_entry",
-        "finance_journal_line",
-        "platform_outbox",
-    ] {
-        counts.push(count(db, &format!("SELECT count(*) FROM {table}")).await?);
-    }
-    Ok(counts)
-}
-
-/// The payloads of `event`, oldest first, without spaces.
-async fn payloads(db: &DatabaseConnection, event: &str) -> Fallible<Vec<String>> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT CAST(payload AS TEXT) FROM platform_outbox \
-                 WHERE event_type = '{event}' ORDER BY id"
-            ),
-        ))
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row.try_get_by_index::<String>(0)?.replace(' ', ""));
-    }
-    Ok(out)
+    rows_in(
+        db,
+        &[
+            "finance_transaction",
+            "finance_import_batch",
+            "finance_journal_entry",
+            "finance_journal_line",
+            "platform_outbox",
+        ],
+    )
+    .await
 }
 
 /// The dedupe keys of a batch's transactions, sorted.

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
 mod common;
-use common::{kind, user};
+use common::{kind, rows_in, user};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -42,23 +42,15 @@ fn dec(text: &str) -> Decimal {
 
 /// Entries, lines and outbox rows: what a refused call must leave unchanged.
 async fn written(db: &DatabaseConnection) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
-    let mut counts = Vec::new();
-    for table in [
-        "finance_journal_entry",
-        "finance_journal_line",
-        "platform_outbox",
-    ] {
-        counts.push(
-            db.query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                format!("SELECT count(*) FROM {table}"),
-            ))
-            .await?
-            .ok_or("no count")?
-            .try_get_by_index(0)?,
-        );
-    }
-    Ok(counts)
+    rows_in(
+        db,
+        &[
+            "finance_journal_entry",
+            "finance_journal_line",
+            "platform_outbox",
+        ],
+    )
+    .await
 }
 
 /// Debit `from`, credit `to`, `amount` each.

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 mod common;
-use common::{day, is_invalid, is_not_found, user};
+use common::{count, day, is_invalid, is_not_found, outbox, payloads, rows_in, user};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -59,56 +59,19 @@ fn group(name: &str) -> NewGroup {
     }
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, Box<dyn std::error::Error>> {
-    Ok(db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
-}
-
 /// Trackers, entries, groups, links and outbox rows: what a refused call must leave unchanged.
 async fn written(db: &DatabaseConnection) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
-    let mut counts = Vec::new();
-    for table in [
-        "finance_receivable_tracker",
-        "finance_receivable_manual_entry",
-        "finance_loan_group",
-        "finance_loan_group_link",
-        "platform_outbox",
-    ] {
-        counts.push(count(db, &format!("SELECT count(*) FROM {table}")).await?);
-    }
-    Ok(counts)
-}
-
-async fn outbox(db: &DatabaseConnection, event: &str) -> Result<i64, Box<dyn std::error::Error>> {
-    count(
+    rows_in(
         db,
-        &format!("SELECT count(*) FROM platform_outbox WHERE event_type = '{event}'"),
+        &[
+            "finance_receivable_tracker",
+            "finance_receivable_manual_entry",
+            "finance_loan_group",
+            "finance_loan_group_link",
+            "platform_outbox",
+        ],
     )
     .await
-}
-
-/// The payloads of `event`, oldest first, without spaces.
-async fn payloads(
-    db: &DatabaseConnection,
-    event: &str,
-) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT CAST(payload AS TEXT) FROM platform_outbox \
-                 WHERE event_type = '{event}' ORDER BY id"
-            ),
-        ))
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row.try_get_by_index::<String>(0)?.replace(' ', ""));
-    }
-    Ok(out)
 }
 
 #[tokio::test]

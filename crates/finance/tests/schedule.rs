@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryTrait, Statement, TransactionTrait};
 
 mod common;
-use common::{is_invalid, is_not_found};
+use common::{count, is_invalid, is_not_found, outbox, payloads, rows_in};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -120,56 +120,22 @@ fn scenario(name: &str) -> NewScenario {
     }
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> Res<i64> {
-    Ok(db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
-}
-
 /// The rows of every table these services (or the journal) write: what a refused call must
 /// leave unchanged.
 async fn written(db: &DatabaseConnection) -> Res<Vec<i64>> {
-    let mut counts = Vec::new();
-    for table in [
-        "finance_money_schedule_row",
-        "finance_money_schedule_scenario",
-        "finance_money_schedule_scenario_row",
-        "finance_money_schedule_daily_balance",
-        "finance_journal_entry",
-        "finance_journal_line",
-        "platform_outbox",
-    ] {
-        counts.push(count(db, &format!("SELECT count(*) FROM {table}")).await?);
-    }
-    Ok(counts)
-}
-
-async fn outbox(db: &DatabaseConnection, event: &str) -> Res<i64> {
-    count(
+    rows_in(
         db,
-        &format!("SELECT count(*) FROM platform_outbox WHERE event_type = '{event}'"),
+        &[
+            "finance_money_schedule_row",
+            "finance_money_schedule_scenario",
+            "finance_money_schedule_scenario_row",
+            "finance_money_schedule_daily_balance",
+            "finance_journal_entry",
+            "finance_journal_line",
+            "platform_outbox",
+        ],
     )
     .await
-}
-
-/// The payloads of `event`, oldest first, without spaces.
-async fn payloads(db: &DatabaseConnection, event: &str) -> Res<Vec<String>> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "SELECT CAST(payload AS TEXT) FROM platform_outbox \
-                 WHERE event_type = '{event}' ORDER BY id"
-            ),
-        ))
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        out.push(row.try_get_by_index::<String>(0)?.replace(' ', ""));
-    }
-    Ok(out)
 }
 
 /// The stored balances of `owner` in `currency` on `first..=last`, by day.
