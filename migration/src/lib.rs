@@ -75,6 +75,7 @@ mod m20261202_000001_finance_chart_of_accounts;
 mod m20261202_000002_finance_journal;
 mod m20261202_000003_finance_constraints;
 mod m20261202_000004_finance_imports_and_schedule;
+mod m20261203_000001_practice_sessions_services;
 
 use sea_orm_migration::prelude::*;
 
@@ -127,6 +128,7 @@ impl MigratorTrait for Chain {
             Box::new(m20261202_000002_finance_journal::Migration),
             Box::new(m20261202_000003_finance_constraints::Migration),
             Box::new(m20261202_000004_finance_imports_and_schedule::Migration),
+            Box::new(m20261203_000001_practice_sessions_services::Migration),
         ]
     }
 }

@@ -87,6 +87,7 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
         practice::goals::Entity,
         practice::metric_definitions::Entity,
         practice::metric_values::Entity,
+        practice::practice_deletions::Entity,
         practice::practice_session_goals::Entity,
         practice::session_templates::Entity,
         practice::split_definitions::Entity,

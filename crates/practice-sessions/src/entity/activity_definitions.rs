@@ -25,6 +25,8 @@ pub struct Model {
     pub group_id: Option<Uuid>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]
     pub root: HasOne<super::goals::Entity>,
     #[sea_orm(belongs_to, from = "group_id", to = "id", on_delete = "SetNull")]

@@ -18,6 +18,8 @@ pub struct Model {
     pub sort_order: i32,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]
     pub root: HasOne<super::goals::Entity>,
 }

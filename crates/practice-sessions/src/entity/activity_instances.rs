@@ -31,6 +31,10 @@ pub struct Model {
     pub updated_at: DateTime<Utc>,
     /// Order within the session.
     pub sort_order: i32,
+    /// The owner's local day of `created_at`, fixed when the row is written (DECISIONS 8).
+    pub local_day: Date,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(
         belongs_to,
         relation_enum = "PracticeSession",

@@ -74,6 +74,12 @@ pub struct Model {
     pub targets: Option<Json>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub sort_order: i32,
+    /// When the running session was paused; `NULL` unless paused.
+    pub last_paused_at: Option<DateTime<Utc>>,
+    /// Seconds the session has spent paused (excluded from its duration).
+    pub total_paused_seconds: i32,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,
     #[sea_orm(

@@ -25,6 +25,8 @@ pub struct Model {
     pub root_id: Uuid,
     pub updated_at: DateTime<Utc>,
     pub sort_order: i32,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "activity_id", to = "id", on_delete = "Cascade")]
     pub activity: HasOne<super::activity_definitions::Entity>,
     #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]

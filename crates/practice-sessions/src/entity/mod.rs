@@ -13,3 +13,4 @@ pub mod split_definitions;
 pub mod activity_instances;
 pub mod metric_values;
 pub mod session_templates;
+pub mod practice_deletions;

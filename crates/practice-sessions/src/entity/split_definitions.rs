@@ -20,6 +20,8 @@ pub struct Model {
     pub root_id: Uuid,
     pub deleted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The deletion (`practice_deletions`) that soft-deleted this row; `NULL` while live.
+    pub delete_batch_id: Option<Uuid>,
     #[sea_orm(belongs_to, from = "activity_id", to = "id", on_delete = "Cascade")]
     pub activity: HasOne<super::activity_definitions::Entity>,
     #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]

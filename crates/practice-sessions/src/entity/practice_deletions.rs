@@ -1,0 +1,29 @@
+//! `practice_deletions`: one row per soft delete, so `restore` brings back exactly the rows
+//! that delete removed (they carry its id in `delete_batch_id`).
+
+use chrono::{DateTime, Utc};
+use lifeos_entity::UserId;
+use sea_orm::entity::prelude::*;
+
+/// A soft delete: what was deleted (the row the caller named) and when.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "practice_deletions")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: UserId,
+    #[sea_orm(indexed)]
+    pub root_id: Uuid,
+    /// The kind of row the caller deleted (`goal`, `activity_definition`, …).
+    pub entity: String,
+    /// Its id.
+    pub entity_id: Uuid,
+    pub deleted_at: DateTime<Utc>,
+    #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
+    pub user: HasOne<lifeos_entity::user::Entity>,
+    #[sea_orm(belongs_to, from = "root_id", to = "id", on_delete = "Cascade")]
+    pub root: HasOne<super::goals::Entity>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
