@@ -1485,3 +1485,149 @@ async fn daily_balances_get_their_currency_and_become_running_balances() -> Resu
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn practice_history_keeps_one_active_session_and_one_value_per_key() -> Result<(), DbErr> {
+    let db = before("m20261203_000001_practice_sessions_services").await?;
+    exec(&db, USER).await?;
+    let id = |n: u8| format!("'00000000-0000-7000-8000-0000000000{n:02x}'");
+    let (r, s1, s2, s3, s4) = (id(1), id(2), id(3), id(4), id(5));
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO goals (id, user_id, type, name, parent_id, root_id, created_at, \
+             session_start, session_end, deleted_at) VALUES \
+             ({r}, 1, 'UltimateGoal', 'Music', NULL, {r}, '2024-01-01 00:00:00', NULL, NULL, NULL), \
+             ({s1}, 1, 'PracticeSession', 'Left open', NULL, {r}, '2024-01-02 00:00:00', \
+              '2024-01-02 10:00:00', NULL, NULL), \
+             ({s2}, 1, 'PracticeSession', 'Latest', NULL, {r}, '2024-01-02 00:00:00', \
+              '2024-01-02 12:00:00', NULL, NULL), \
+             ({s3}, 1, 'PracticeSession', 'Ended', NULL, {r}, '2024-01-02 00:00:00', \
+              '2024-01-02 08:00:00', '2024-01-02 09:00:00', NULL), \
+             ({s4}, 1, 'PracticeSession', 'Deleted', NULL, {r}, '2024-01-02 00:00:00', \
+              '2024-01-02 11:00:00', NULL, '2024-01-03 00:00:00')"
+        ),
+    )
+    .await?;
+    let (ad, md, sp, sq, ai) = (id(10), id(11), id(12), id(13), id(14));
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO activity_definitions (id, root_id, name) VALUES ({ad}, {r}, 'Scales')"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO metric_definitions (id, activity_id, root_id, name, unit) \
+             VALUES ({md}, {ad}, {r}, 'Tempo', 'bpm')"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO split_definitions (id, activity_id, root_id, name, \"order\") \
+             VALUES ({sp}, {ad}, {r}, 'Left', 0), ({sq}, {ad}, {r}, 'Right', 1)"
+        ),
+    )
+    .await?;
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO activity_instances (id, practice_session_id, activity_definition_id, \
+             root_id, created_at) VALUES ({ai}, {s2}, {ad}, {r}, '2024-01-02 23:30:00')"
+        ),
+    )
+    .await?;
+    // No split: the later update stays. Split Left: same time, the greater id stays. Right:
+    // alone.
+    exec(
+        &db,
+        &format!(
+            "INSERT INTO metric_values (id, activity_instance_id, metric_definition_id, \
+             split_definition_id, root_id, value, updated_at) VALUES \
+             ({v1}, {ai}, {md}, NULL, {r}, 1, '2024-01-02 10:00:00'), \
+             ({v2}, {ai}, {md}, NULL, {r}, 2, '2024-01-02 11:00:00'), \
+             ({v3}, {ai}, {md}, {sp}, {r}, 3, '2024-01-02 10:00:00'), \
+             ({v4}, {ai}, {md}, {sp}, {r}, 4, '2024-01-02 10:00:00'), \
+             ({v5}, {ai}, {md}, {sq}, {r}, 5, '2024-01-02 10:00:00')",
+            v1 = id(21),
+            v2 = id(20),
+            v3 = id(22),
+            v4 = id(23),
+            v5 = id(24),
+        ),
+    )
+    .await?;
+    migrate_to(&db, "m20261203_000001_practice_sessions_services").await?;
+
+    assert_eq!(
+        rows(
+            &db,
+            &format!(
+                "SELECT g.name, CASE WHEN g.session_end IS NULL THEN 'open' \
+                 WHEN g.session_end = n.session_start THEN 'closed at the next start' \
+                 ELSE 'other' END FROM goals g, goals n WHERE n.id = {s2} \
+                 AND g.type = 'PracticeSession' ORDER BY g.name"
+            ),
+        )
+        .await?,
+        [
+            [s("Deleted"), s("open")],
+            [s("Ended"), s("other")],
+            [s("Latest"), s("open")],
+            [s("Left open"), s("closed at the next start")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(CAST(value AS INTEGER) AS TEXT) FROM metric_values ORDER BY value"
+        )
+        .await?,
+        [[s("2")], [s("4")], [s("5")]]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT event_type, CAST(count(*) AS TEXT) FROM event_record \
+             WHERE event_type LIKE 'practice.%' GROUP BY event_type ORDER BY event_type"
+        )
+        .await?,
+        [
+            [s("practice.metric_value.removed"), s("2")],
+            [s("practice.session.closed"), s("1")],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &db,
+            "SELECT CAST(local_day AS TEXT) FROM activity_instances"
+        )
+        .await?,
+        [[s("2024-01-02")]]
+    );
+    // The rule now holds in the database: a second active session of the user is refused.
+    let second = exec(
+        &db,
+        &format!("UPDATE goals SET session_end = NULL WHERE id = {s1}"),
+    )
+    .await;
+    assert!(second.is_err(), "a second active session was accepted");
+    let duplicate = exec(
+        &db,
+        &format!(
+            "INSERT INTO metric_values (id, activity_instance_id, metric_definition_id, \
+             split_definition_id, root_id, value) VALUES ({}, {ai}, {md}, NULL, {r}, 9)",
+            id(30)
+        ),
+    )
+    .await;
+    assert!(
+        duplicate.is_err(),
+        "a second value without a split was accepted (NULLS NOT DISTINCT)"
+    );
+    Ok(())
+}

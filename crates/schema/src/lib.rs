@@ -140,6 +140,8 @@ pub struct Index {
     pub key: Vec<String>,
     /// The partial-index predicate, normalized.
     pub predicate: Option<String>,
+    /// A unique index whose key treats NULLs as equal (PostgreSQL 15's `NULLS NOT DISTINCT`).
+    pub nulls_not_distinct: bool,
 }
 
 impl Index {
@@ -241,6 +243,9 @@ impl Schema {
                     def.method,
                     def.key.join(", ")
                 );
+                if def.nulls_not_distinct {
+                    line.push_str(" nulls not distinct");
+                }
                 if let Some(predicate) = &def.predicate {
                     line.push_str(&format!(" where {predicate}"));
                 }
@@ -514,9 +519,12 @@ pub fn split_top_level(text: &str) -> Vec<String> {
     parts
 }
 
-/// Parses the key list, access method and predicate out of a `CREATE INDEX` statement
-/// (SQLite's stored SQL or PostgreSQL's `indexdef`).
-fn parse_create_index(sql: &str) -> Option<(String, Vec<String>, Option<String>)> {
+/// The parts of a `CREATE INDEX` statement: method, key, predicate, `NULLS NOT DISTINCT`.
+type IndexParts = (String, Vec<String>, Option<String>, bool);
+
+/// Parses the key list, access method, predicate and `NULLS NOT DISTINCT` out of a
+/// `CREATE INDEX` statement (SQLite's stored SQL or PostgreSQL's `indexdef`).
+fn parse_create_index(sql: &str) -> Option<IndexParts> {
     let upper = sql.to_uppercase();
     let on = upper.find(" ON ")?;
     let using = upper[on..].find(" USING ").map(|i| on + i);
@@ -534,11 +542,15 @@ fn parse_create_index(sql: &str) -> Option<(String, Vec<String>, Option<String>)
     let open = search_from + sql[search_from..].find('(')?;
     let (key, after) = balanced(sql, open)?;
     let rest = sql[after..].trim();
-    let predicate = rest
-        .to_uppercase()
+    let rest_upper = rest.to_uppercase();
+    let predicate = rest_upper
         .find("WHERE")
         .map(|at| normalize_sql(strip_outer_parens(rest[at + 5..].trim())));
-    Some((method, split_normalized(key), predicate))
+    let nulls_not_distinct = rest_upper
+        .split("WHERE")
+        .next()
+        .is_some_and(|head| head.contains("NULLS NOT DISTINCT"));
+    Some((method, split_normalized(key), predicate, nulls_not_distinct))
 }
 
 fn strip_outer_parens(text: &str) -> &str {
@@ -705,7 +717,7 @@ mod sqlite {
                 continue;
             }
             let (key, predicate) = match sql.as_deref().and_then(parse_create_index) {
-                Some((_, key, predicate)) => (key, predicate),
+                Some((_, key, predicate, _)) => (key, predicate),
                 // An index backing a UNIQUE constraint: no SQL of its own.
                 None => {
                     let mut key = Vec::new();
@@ -728,6 +740,7 @@ mod sqlite {
                     method: "btree".to_owned(),
                     key,
                     predicate,
+                    nulls_not_distinct: false,
                 },
             );
         }
@@ -1006,9 +1019,10 @@ mod postgres {
             let name: String = row.try_get_by_index(1)?;
             let definition: String = row.try_get_by_index(2)?;
             let unique: bool = row.try_get_by_index(3)?;
-            let (method, key, predicate) = parse_create_index(&definition).ok_or_else(|| {
-                DbErr::Custom(format!("cannot parse index definition: {definition}"))
-            })?;
+            let (method, key, predicate, nulls_not_distinct) = parse_create_index(&definition)
+                .ok_or_else(|| {
+                    DbErr::Custom(format!("cannot parse index definition: {definition}"))
+                })?;
             table.indexes.insert(
                 name,
                 Index {
@@ -1016,6 +1030,7 @@ mod postgres {
                     method,
                     key,
                     predicate,
+                    nulls_not_distinct,
                 },
             );
         }
@@ -1106,7 +1121,7 @@ mod tests {
 
     #[test]
     fn parses_sqlite_and_postgres_index_definitions() {
-        let (method, key, predicate) = parse_create_index(
+        let (method, key, predicate, _) = parse_create_index(
             "CREATE INDEX \"idx_documents_extraction_type\" ON \"documents\" (\"extraction_type\") \
              WHERE \"extraction_type\" IS NOT NULL",
         )
@@ -1115,7 +1130,7 @@ mod tests {
         assert_eq!(key, vec!["extraction_type"]);
         assert_eq!(predicate.as_deref(), Some("extraction_type is not null"));
 
-        let (method, key, predicate) = parse_create_index(
+        let (method, key, predicate, _) = parse_create_index(
             "CREATE INDEX idx_parties_name_trgm ON public.parties USING gin (name gin_trgm_ops)",
         )
         .unwrap();
@@ -1123,7 +1138,18 @@ mod tests {
         assert_eq!(key, vec!["name gin_trgm_ops"]);
         assert_eq!(predicate, None);
 
-        let (_, key, predicate) = parse_create_index(
+        let (_, key, _, nulls) = parse_create_index(
+            "CREATE UNIQUE INDEX k ON public.t USING btree (a, b) NULLS NOT DISTINCT",
+        )
+        .unwrap();
+        assert_eq!(key, vec!["a", "b"]);
+        assert!(nulls);
+        let (_, _, _, nulls) =
+            parse_create_index("CREATE UNIQUE INDEX k ON t (a) WHERE b = 'NULLS NOT DISTINCT'")
+                .unwrap();
+        assert!(!nulls, "only the clause before WHERE counts");
+
+        let (_, key, predicate, _) = parse_create_index(
             "CREATE UNIQUE INDEX x ON public.t USING btree (lower((a)::text), b DESC) \
              WHERE (c IS NOT NULL)",
         )
@@ -1139,6 +1165,7 @@ mod tests {
             method: "btree".to_owned(),
             key: key.iter().map(|k| (*k).to_owned()).collect(),
             predicate: None,
+            nulls_not_distinct: false,
         };
         assert_eq!(
             index(&["a", "b_c"]).plain_columns(),

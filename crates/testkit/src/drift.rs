@@ -301,7 +301,7 @@ fn compare_table(
     let mut unique_keys = BTreeSet::new();
     let mut indexed = BTreeSet::new();
     for index in table.indexes.values() {
-        let Some(mut columns) = index.plain_columns() else {
+        let Some(mut columns) = index.plain_columns().or_else(|| nulls_as_one_value(index)) else {
             continue;
         };
         if index.predicate.is_some() || index.method != "btree" {
@@ -352,6 +352,35 @@ fn compare_table(
 }
 
 /// Renders a column type as `backend` spells it in DDL.
+/// The columns of a unique SQLite index whose elements are bare columns or
+/// `coalesce(column, 'constant')` — SQLite's spelling of a key in which NULLs count as one
+/// value (PostgreSQL's `NULLS NOT DISTINCT`), which an entity declares as a unique key.
+fn nulls_as_one_value(index: &crate::schema::Index) -> Option<Vec<String>> {
+    if !index.unique {
+        return None;
+    }
+    let bare = |text: &str| {
+        !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    index
+        .key
+        .iter()
+        .map(|element| {
+            if bare(element) {
+                return Some(element.clone());
+            }
+            let inner = element.strip_prefix("coalesce(")?.strip_suffix(')')?;
+            let (column, constant) = inner.split_once(',')?;
+            let constant = constant.trim();
+            (bare(column.trim())
+                && constant.len() >= 2
+                && constant.starts_with('\'')
+                && constant.ends_with('\''))
+            .then(|| column.trim().to_owned())
+        })
+        .collect()
+}
+
 fn render_type(ty: &ColumnType, backend: DbBackend) -> String {
     if backend == DbBackend::Sqlite && matches!(ty, ColumnType::Array(_)) {
         // DECISIONS 5: lists are JSON text on SQLite (sea-query has no SQLite array type).

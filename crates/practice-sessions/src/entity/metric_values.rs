@@ -10,11 +10,13 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "instance_metric_split")]
     pub activity_instance_id: Uuid,
-    #[sea_orm(indexed)]
+    #[sea_orm(indexed, unique_key = "instance_metric_split")]
     pub metric_definition_id: Uuid,
-    /// `NULL` for activities without splits.
+    /// `NULL` for activities without splits (and then one value per instance and metric:
+    /// the key treats a missing split as one value).
+    #[sea_orm(unique_key = "instance_metric_split")]
     pub split_definition_id: Option<Uuid>,
     pub value: f64,
     #[sea_orm(indexed)]
