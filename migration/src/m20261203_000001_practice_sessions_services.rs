@@ -24,7 +24,8 @@
 //!   services write from the owner's time zone and day start (DECISIONS 8) and analytics group
 //!   by. Rows from history take the calendar date of their `created_at`: the original stored
 //!   naive local times, which the chain kept as they were.
-//! - `idx_practice_session_goals_goal` (the sessions of a short-term goal, for a subtree's
+//! - `idx_goals_user_parent` (a user's roots: every tenant check of a root-scoped table),
+//!   `idx_practice_session_goals_goal` (the sessions of a short-term goal, for a subtree's
 //!   delete) and the deletions' indexes.
 //!
 //! `down` drops all of it. Deleted rows stay deleted but can no longer be restored; closed
@@ -64,6 +65,10 @@ const INDEXES: &[(&str, &str)] = &[
         "CREATE UNIQUE INDEX uq_goals_one_active_session ON goals (user_id) \
          WHERE type = 'PracticeSession' AND session_start IS NOT NULL \
          AND session_end IS NULL AND deleted_at IS NULL",
+    ),
+    (
+        "idx_goals_user_parent",
+        "CREATE INDEX idx_goals_user_parent ON goals (user_id, parent_id)",
     ),
     (
         "idx_practice_session_goals_goal",
@@ -185,7 +190,8 @@ impl MigrationTrait for Migration {
         exec(manager, "DROP TABLE practice_closing").await?;
 
         // Duplicate metric values: the most recently updated (then greatest id) stays.
-        let split = |alias: &str| format!("COALESCE(CAST({alias}.split_definition_id AS TEXT), '')");
+        let split =
+            |alias: &str| format!("COALESCE(CAST({alias}.split_definition_id AS TEXT), '')");
         let newer = format!(
             "EXISTS (SELECT 1 FROM metric_values o \
              WHERE o.activity_instance_id = metric_values.activity_instance_id \

@@ -11,6 +11,7 @@
 //! lifeos adopt [--backup FILE]           # take over an original LifeOS database, migrate to head
 //! lifeos doctor [--json]                 # check migrations, schema, foreign keys, root_id, names
 //! lifeos restore FILE                    # SQLite: replaces the file; PostgreSQL: an empty database
+//! lifeos import fractal-goals PATH --user EMAIL  # an original fractal-goals goals.db
 //! ```
 //!
 //! `--url` or `DATABASE_URL` selects the database (default `sqlite://lifeos.db?mode=rwc`, as
@@ -26,6 +27,7 @@ mod adopt;
 mod backup;
 mod doctor;
 mod dry_run;
+mod import;
 mod migrate;
 mod scratch;
 mod stamp;
@@ -82,6 +84,10 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Import another application's data for one user (`import fractal-goals PATH --user
+    /// EMAIL`: an original fractal-goals `goals.db`). Nothing is written when it is refused.
+    #[command(subcommand)]
+    Import(import::Import),
 }
 
 #[tokio::main]
@@ -121,6 +127,7 @@ async fn main() {
             Command::Restore { file, replace } => {
                 backup::restore(db, &cli.url, &file, replace).await
             }
+            Command::Import(command) => import::run(&db, command).await,
         }
     }
     .await;

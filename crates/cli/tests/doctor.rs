@@ -137,8 +137,9 @@ async fn practice(url: &str) -> TestResult {
              VALUES ({template}, {root}, 'Daily', '{{}}')"
         ),
         format!(
-            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id) \
-             VALUES ({instance}, {root}, {session}, {activity})"
+            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id, \
+             local_day) \
+             VALUES ({instance}, {root}, {session}, {activity}, '2026-01-01')"
         ),
         format!(
             "INSERT INTO metric_values (id, root_id, activity_instance_id, metric_definition_id, value) \
@@ -202,8 +203,9 @@ async fn damage(url: &str) -> TestResult {
             "INSERT INTO activity_definitions (id, root_id, name) VALUES ({activity}, {a}, 'Drill')"
         ),
         format!(
-            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id) \
-             VALUES ({instance}, {b}, {session}, {activity})"
+            "INSERT INTO activity_instances (id, root_id, practice_session_id, activity_definition_id, \
+             local_day) \
+             VALUES ({instance}, {b}, {session}, {activity}, '2026-01-01')"
         ),
     ] {
         db.execute_unprepared(&sql).await?;

@@ -14,6 +14,15 @@
 //! entities cannot declare; the `lifeos-tests` seed-index test names them).
 //!
 //! Entities live in [`entity`], one module per table, and match the head of the
-//! `lifeos-migration` chain. Services arrive with their own issue.
+//! `lifeos-migration` chain. Services live in [`service`], one module per capability, and
+//! return this crate's [`Error`]: its own rule violations, and the kernel's
+//! `NotFound`/`Invalid`/`Conflict` through [`Error::Core`]. Like every LifeOS service they are
+//! generic over the executor, act for one user (another user's id behaves as a missing one),
+//! set `root_id` themselves on every insert, and write nothing when they fail.
 
 pub mod entity;
+pub mod error;
+pub mod input;
+pub mod service;
+
+pub use error::{Error, Result};

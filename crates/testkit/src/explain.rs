@@ -120,3 +120,25 @@ pub async fn assert_index_serves(
         )))
     }
 }
+
+/// [`assert_index_serves`] for a query that any of `indexes` serves equally well (a table with
+/// two indexes leading with the same column, between which the backends' planners choose
+/// differently): passes when one of them serves `sql` by `column`.
+///
+/// # Errors
+/// [`DbErr::Custom`] with every index's refusal when none does; or as [`plan`].
+pub async fn assert_served_by_one_of(
+    db: &DatabaseConnection,
+    sql: &str,
+    indexes: &[&str],
+    column: &str,
+) -> Result<(), DbErr> {
+    let mut refusals = Vec::new();
+    for index in indexes {
+        match assert_index_serves(db, sql, index, column).await {
+            Ok(()) => return Ok(()),
+            Err(error) => refusals.push(error.to_string()),
+        }
+    }
+    Err(DbErr::Custom(refusals.join("\n")))
+}

@@ -1,0 +1,69 @@
+//! Tenant checks shared by every module: a row is the caller's when its goal (for `goals`)
+//! or its root goal (for every other table) has the caller's `user_id`. Another user's row
+//! and a missing one give the same `NotFound`.
+
+use lifeos_entity::UserId;
+use sea_orm::prelude::Uuid;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::entity::goals::{self, GoalType};
+use crate::error::{Result, not_found};
+
+/// The caller's live (not deleted) goal `id`, of any type (practice sessions included).
+pub(crate) async fn goal<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: Uuid,
+) -> Result<goals::Model> {
+    goals::Entity::find_by_id(id)
+        .filter(goals::Column::UserId.eq(user))
+        .filter(goals::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found("goal", id))
+}
+
+/// The caller's live practice session `id`.
+pub(crate) async fn session<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: Uuid,
+) -> Result<goals::Model> {
+    let found = goals::Entity::find_by_id(id)
+        .filter(goals::Column::UserId.eq(user))
+        .filter(goals::Column::DeletedAt.is_null())
+        .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
+        .one(db)
+        .await?;
+    found.ok_or_else(|| not_found("practice session", id))
+}
+
+/// The caller's live root goal (fractal) `id`: parentless, not a practice session.
+pub(crate) async fn root<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: Uuid,
+) -> Result<goals::Model> {
+    let found = goals::Entity::find_by_id(id)
+        .filter(goals::Column::UserId.eq(user))
+        .filter(goals::Column::DeletedAt.is_null())
+        .filter(goals::Column::ParentId.is_null())
+        .filter(goals::Column::GoalType.ne(GoalType::PracticeSession))
+        .one(db)
+        .await?;
+    found.ok_or_else(|| not_found("fractal", id))
+}
+
+/// Whether the root goal `root` (live or deleted) belongs to `user`: the check for a row of a
+/// root-scoped table that was read by its id.
+pub(crate) async fn owns_root<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    root: Uuid,
+) -> Result<bool> {
+    let found = goals::Entity::find_by_id(root)
+        .filter(goals::Column::UserId.eq(user))
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
