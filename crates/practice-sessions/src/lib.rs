@@ -1,5 +1,64 @@
 //! `lifeos-practice-sessions` — goal trees and timed practice (the "fractal goals" model).
 //!
+//! A fractal, a session under one of its short-term goals, a timed activity with a metric,
+//! and a delete undone:
+//!
+//! ```
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use lifeos_practice_sessions::entity::goals::GoalType;
+//! use lifeos_practice_sessions::service::activities::{self, NewDefinition, NewMetric};
+//! use lifeos_practice_sessions::service::{sessions, trash, tree};
+//! # let db = lifeos_testkit::TestDb::at_head().await?;
+//! # let ann = lifeos_testkit::user(&db, "ann@example.com").await?;
+//! // `db`: any sea-orm connection or transaction; `ann`: the acting user.
+//! let music = tree::create_root(&*db, ann, "Music").await?;
+//! let piano = tree::create_child(&*db, ann, music.id, GoalType::LongTermGoal, "Piano").await?;
+//! let year = tree::create_child(&*db, ann, piano.id, GoalType::MidTermGoal, "Grade 5").await?;
+//! let scales = tree::create_child(&*db, ann, year.id, GoalType::ShortTermGoal, "Scales").await?;
+//! assert_eq!(scales.root_id, music.id); // set by the service, never by the caller
+//!
+//! let drill = activities::create_definition(&*db, ann, music.id, NewDefinition {
+//!     name: "Scale drill".to_owned(),
+//!     metrics: vec![NewMetric { name: "Tempo".to_owned(), unit: "bpm".to_owned(), ..Default::default() }],
+//!     ..Default::default()
+//! })
+//! .await?;
+//! let monday = sessions::create(&*db, ann, sessions::NewSession {
+//!     name: "Monday".to_owned(),
+//!     goals: vec![scales.id],
+//!     ..Default::default()
+//! })
+//! .await?;
+//! sessions::start(&*db, ann, monday.id).await?;
+//! let run = sessions::add_instance(&*db, ann, monday.id, drill.definition.id, None).await?;
+//! sessions::start_timer(&*db, ann, run.id).await?;
+//! sessions::stop_timer(&*db, ann, run.id).await?;
+//! let tempo = drill.metrics[0].id;
+//! sessions::record_value(&*db, ann, run.id, tempo, None, 96.0).await?;
+//! sessions::record_value(&*db, ann, run.id, tempo, None, 100.0).await?; // the same key: updated
+//! assert_eq!(sessions::values(&*db, ann, run.id).await?.len(), 1);
+//!
+//! // A second active session is refused; deleting the year removes its subtree and the
+//! // session serving it, and restore brings back exactly that.
+//! let tuesday = sessions::create(&*db, ann, sessions::NewSession {
+//!     name: "Tuesday".to_owned(),
+//!     goals: vec![scales.id],
+//!     ..Default::default()
+//! })
+//! .await?;
+//! let second = sessions::start(&*db, ann, tuesday.id).await;
+//! assert!(matches!(second, Err(lifeos_practice_sessions::Error::SessionActive { .. })));
+//! let deletion = trash::delete_goal(&*db, ann, year.id).await?;
+//! assert!(sessions::get(&*db, ann, monday.id).await.is_err());
+//! trash::restore(&*db, ann, deletion.id).await?;
+//! assert_eq!(sessions::get(&*db, ann, monday.id).await?.id, monday.id);
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Runtime::new().map(|runtime| runtime.block_on(example()))??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//!
 //! A user's fractal is a tree of `goals` (ultimate → long/mid/short-term → immediate/micro/
 //! nano); a practice session is a goal of type `PracticeSession` linked to the short-term
 //! goals it serves (`practice_session_goals`). Activities are defined per root
