@@ -8,6 +8,7 @@
 //! - [`schema`]: normalized snapshots of a live schema and their differences.
 //! - [`drift`]: entities compared with a migrated schema.
 //! - [`explain`]: which index serves a query (`assert_uses_index`), on either backend.
+//! - [`rows`]: row counts, to show that a refused call wrote nothing.
 //!
 //! A test is written once against `&TestDb`; the environment picks the backend, and CI runs
 //! every suite on both.
@@ -26,6 +27,7 @@
 pub mod db;
 pub mod drift;
 pub mod explain;
+pub mod rows;
 /// Schema snapshots and their comparison (the `lifeos-schema` crate, re-exported).
 pub use lifeos_schema as schema;
 

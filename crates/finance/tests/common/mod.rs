@@ -33,26 +33,8 @@ pub fn day(y: i32, m: u32, d: u32) -> Result<NaiveDate, Box<dyn std::error::Erro
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
-/// The single number `sql` selects (a count).
-pub async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, Box<dyn std::error::Error>> {
-    Ok(db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or("no count")?
-        .try_get_by_index(0)?)
-}
-
-/// The number of rows of each of `tables`: what a refused call must leave as it is.
-pub async fn rows_in(
-    db: &DatabaseConnection,
-    tables: &[&str],
-) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
-    let mut counts = Vec::with_capacity(tables.len());
-    for table in tables {
-        counts.push(count(db, &format!("SELECT count(*) FROM {table}")).await?);
-    }
-    Ok(counts)
-}
+#[allow(unused_imports, reason = "each suite uses some of them")]
+pub use lifeos_testkit::rows::{count, rows_in};
 
 /// The outbox payloads of `event`, oldest first, without spaces.
 pub async fn payloads(
