@@ -12,9 +12,9 @@
 //!   excludes.
 //! - **One active session per user**: `uq_goals_one_active_session`, unique on `user_id` among
 //!   practice sessions started, not ended and not deleted. History may hold several per user:
-//!   each but the latest-started (then greatest id) is closed at the start of the next one
-//!   started after it (they cannot have run at once under the rule), and reported
-//!   (`practice.session.closed`, with its id and the end given).
+//!   each but the latest-started (then greatest id) is closed at the start of the next
+//!   session started after it (under the rule it could not have run on), with the duration
+//!   that gives, and reported (`practice.session.closed`, with its id and the end given).
 //! - **One metric value per (instance, metric, split)**, a missing split counting as one value:
 //!   `uq_metric_values_instance_metric_split` — `NULLS NOT DISTINCT` on PostgreSQL, an index
 //!   on `COALESCE(split_definition_id, '')` on SQLite. Of duplicates from history the most
@@ -24,7 +24,8 @@
 //!   services write from the owner's time zone and day start (DECISIONS 8) and analytics group
 //!   by. Rows from history take the calendar date of their `created_at`: the original stored
 //!   naive local times, which the chain kept as they were.
-//! - `idx_goals_user_parent` (a user's roots: every tenant check of a root-scoped table),
+//! - `idx_goals_user_parent` (a user's roots), `idx_metric_values_split` (the values of a
+//!   split definition: its `NO ACTION` key and the purge's check),
 //!   `idx_practice_session_goals_goal` (the sessions of a short-term goal, for a subtree's
 //!   delete) and the deletions' indexes.
 //!
@@ -71,6 +72,11 @@ const INDEXES: &[(&str, &str)] = &[
         "CREATE INDEX idx_goals_user_parent ON goals (user_id, parent_id)",
     ),
     (
+        "idx_metric_values_split",
+        "CREATE INDEX idx_metric_values_split ON metric_values (split_definition_id) \
+         WHERE split_definition_id IS NOT NULL",
+    ),
+    (
         "idx_practice_session_goals_goal",
         "CREATE INDEX idx_practice_session_goals_goal \
          ON practice_session_goals (short_term_goal_id)",
@@ -111,7 +117,13 @@ impl MigrationTrait for Migration {
                     .col(uuid("id").primary_key())
                     .col(integer("user_id"))
                     .col(uuid("root_id"))
-                    .col(string("entity"))
+                    .col(string("entity").check(Expr::col("entity").is_in([
+                        "goal",
+                        "activity_group",
+                        "activity_definition",
+                        "session_template",
+                        "activity_instance",
+                    ])))
                     .col(uuid("entity_id"))
                     .col(timestamp_with_time_zone("deleted_at"))
                     .foreign_key(
@@ -158,20 +170,34 @@ impl MigrationTrait for Migration {
             .await?;
 
         // Several active sessions of one user in history: all but the latest-started close
-        // at the next start (computed first: SQLite's UPDATE would see its own changes).
+        // at the start of the next session (any, ended or not) started after them, with the
+        // duration that gives (computed first: SQLite's UPDATE would see its own changes).
+        let after = |alias: &str| {
+            format!(
+                "{alias}.user_id = g.user_id AND ({alias}.session_start > g.session_start \
+                 OR ({alias}.session_start = g.session_start AND {alias}.id > g.id))"
+            )
+        };
         exec(
             manager,
             &format!(
                 "CREATE TEMPORARY TABLE practice_closing AS SELECT g.id AS id, \
-                 g.user_id AS user_id, (SELECT min(n.session_start) FROM goals n \
-                 WHERE n.user_id = g.user_id AND {next} AND (n.session_start > g.session_start \
-                 OR (n.session_start = g.session_start AND n.id > g.id))) AS ends \
-                 FROM goals g WHERE {ACTIVE}",
-                next = ACTIVE.replace("g.", "n."),
+                 g.user_id AS user_id, g.session_start AS starts, \
+                 (SELECT min(n.session_start) FROM goals n WHERE n.type = 'PracticeSession' \
+                 AND n.session_start IS NOT NULL AND n.deleted_at IS NULL AND {n_after}) AS ends \
+                 FROM goals g WHERE {ACTIVE} AND EXISTS (SELECT 1 FROM goals a \
+                 WHERE {a_active} AND {a_after})",
+                n_after = after("n"),
+                a_active = ACTIVE.replace("g.", "a."),
+                a_after = after("a"),
             ),
         )
         .await?;
-        exec(manager, "DELETE FROM practice_closing WHERE ends IS NULL").await?;
+        let seconds = if postgres {
+            "CAST(round(EXTRACT(EPOCH FROM (c.ends - c.starts))) AS INTEGER)"
+        } else {
+            "CAST(round((julianday(c.ends) - julianday(c.starts)) * 86400.0) AS INTEGER)"
+        };
         exec(
             manager,
             &format!(
@@ -183,8 +209,12 @@ impl MigrationTrait for Migration {
         .await?;
         exec(
             manager,
-            "UPDATE goals SET session_end = (SELECT c.ends FROM practice_closing c \
-             WHERE c.id = goals.id) WHERE id IN (SELECT id FROM practice_closing)",
+            &format!(
+                "UPDATE goals SET session_end = (SELECT c.ends FROM practice_closing c \
+                 WHERE c.id = goals.id), total_duration_seconds = (SELECT {seconds} \
+                 FROM practice_closing c WHERE c.id = goals.id) \
+                 WHERE id IN (SELECT id FROM practice_closing)"
+            ),
         )
         .await?;
         exec(manager, "DROP TABLE practice_closing").await?;

@@ -104,6 +104,11 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
     with_enum::<graph::signals::SignalStatus>(&mut tables, "signals", "status");
     with_enum::<graph::commitments::CommitmentSource>(&mut tables, "commitments", "source");
     with_enum::<practice::goals::GoalType>(&mut tables, "goals", "type");
+    with_enum::<practice::practice_deletions::DeletedKind>(
+        &mut tables,
+        "practice_deletions",
+        "entity",
+    );
     with_enum::<finance::finance_account::AccountType>(
         &mut tables,
         "finance_account",
@@ -144,7 +149,7 @@ pub fn entity_tables(backend: DbBackend) -> Vec<EntityTable> {
 
 /// Values for columns whose type alone does not say what is valid (CHECK lists, enums), for
 /// the suites that fill every table generically: (table, column, SQL literal).
-pub const FILL_OVERRIDES: [(&str, &str, &str); 8] = [
+pub const FILL_OVERRIDES: [(&str, &str, &str); 9] = [
     ("parties", "kind", "'person'"),
     ("commitments", "commitment_type", "'goal'"),
     ("commitments", "state", "'proposed'"),
@@ -152,6 +157,7 @@ pub const FILL_OVERRIDES: [(&str, &str, &str); 8] = [
     ("signals", "source", "'manual'"),
     ("signals", "status", "'new'"),
     ("goals", "type", "'UltimateGoal'"),
+    ("practice_deletions", "entity", "'goal'"),
     ("finance_import_batch", "kind", "'bank'"),
 ];
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use lifeos_practice_sessions::service::import::{self, Report, TABLES};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::migrate::Outcome;
 
@@ -69,16 +69,23 @@ async fn fractal_goals(db: &DatabaseConnection, path: &Path, email: &str) -> Out
             path.display()
         ));
     }
-    let mut options = ConnectOptions::new(format!("sqlite://{}?mode=ro", path.display()));
-    options.max_connections(1).sqlx_logging(false);
-    let source = Database::connect(options).await.map_err(|error| {
-        format!(
-            "cannot open {} as a SQLite database ({error}); nothing was imported",
-            path.display()
-        )
-    })?;
+    // Opened by path, not by URL: a `?`, `#` or `%` in a file name stays part of the name.
+    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true);
+    let pool = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|error| {
+            format!(
+                "cannot open {} as a SQLite database ({error}); nothing was imported",
+                path.display()
+            )
+        })?;
+    let source = sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool);
 
-    let mut bars = Bars::new(std::io::stdout().is_terminal());
+    let mut bars = Bars::new(std::io::stderr().is_terminal());
     let outcome = import::fractal_goals(
         &source,
         db,

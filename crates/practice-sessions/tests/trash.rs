@@ -345,7 +345,10 @@ async fn deleting_a_subtree_soft_deletes_exactly_it_and_restore_brings_it_back()
     assert_eq!(recorded[0].id, deletion.id);
     assert_eq!(recorded[0].user_id, ann);
     assert_eq!(recorded[0].root_id, f.root);
-    assert_eq!(recorded[0].entity, "goal");
+    assert_eq!(
+        recorded[0].entity,
+        lifeos_practice_sessions::entity::practice_deletions::DeletedKind::Goal
+    );
     assert_eq!(recorded[0].entity_id, f.long);
 
     // Default reads no longer see them; writes under them are refused, writing nothing.
@@ -680,7 +683,7 @@ async fn purge_removes_only_rows_deleted_before_its_instant_children_first() -> 
     );
     trash::delete_group(&*db, ann, f.group).await?;
     // Still performed by instance_b (live), whose value refers to its metric.
-    trash::delete_definition(&*db, ann, f.definition).await?;
+    let kept = trash::delete_definition(&*db, ann, f.definition).await?;
     let instant = Utc::now();
     // Deleted after it.
     let short2 = trash::delete_goal(&*db, ann, f.short2).await?;
@@ -697,7 +700,7 @@ async fn purge_removes_only_rows_deleted_before_its_instant_children_first() -> 
             ("goals", 4),
             ("metric_definitions", 1),
             ("metric_values", 1),
-            ("practice_deletions", 4),
+            ("practice_deletions", 3),
             ("split_definitions", 2),
         ])
     );
@@ -735,7 +738,8 @@ async fn purge_removes_only_rows_deleted_before_its_instant_children_first() -> 
         .iter()
         .map(|deletion| deletion.id)
         .collect();
-    assert_eq!(listed, vec![instance.id, short2.id]);
+    // The deletion whose rows were kept stays, so they can still come back.
+    assert_eq!(listed, vec![instance.id, short2.id, kept.id]);
     // Live rows are untouched.
     for id in [
         f.root,
@@ -762,7 +766,7 @@ async fn purge_removes_only_rows_deleted_before_its_instant_children_first() -> 
             ("activity_instances", 1),
             ("metric_definitions", 1),
             ("metric_values", 1),
-            ("practice_deletions", 1),
+            ("practice_deletions", 2),
         ])
     );
     assert_eq!(count(&db, "SELECT count(*) FROM metric_values").await?, 0);

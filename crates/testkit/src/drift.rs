@@ -351,7 +351,6 @@ fn compare_table(
     }
 }
 
-/// Renders a column type as `backend` spells it in DDL.
 /// The columns of a unique SQLite index whose elements are bare columns or
 /// `coalesce(column, 'constant')` — SQLite's spelling of a key in which NULLs count as one
 /// value (PostgreSQL's `NULLS NOT DISTINCT`), which an entity declares as a unique key.
@@ -381,6 +380,7 @@ fn nulls_as_one_value(index: &crate::schema::Index) -> Option<Vec<String>> {
         .collect()
 }
 
+/// Renders a column type as `backend` spells it in DDL.
 fn render_type(ty: &ColumnType, backend: DbBackend) -> String {
     if backend == DbBackend::Sqlite && matches!(ty, ColumnType::Array(_)) {
         // DECISIONS 5: lists are JSON text on SQLite (sea-query has no SQLite array type).

@@ -5,6 +5,27 @@ use chrono::{DateTime, Utc};
 use lifeos_entity::UserId;
 use sea_orm::entity::prelude::*;
 
+/// The kind of row a deletion names (`practice_deletions.entity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum DeletedKind {
+    /// A goal: a root, a practice session or any other goal.
+    #[sea_orm(string_value = "goal")]
+    Goal,
+    /// An activity group.
+    #[sea_orm(string_value = "activity_group")]
+    ActivityGroup,
+    /// An activity definition.
+    #[sea_orm(string_value = "activity_definition")]
+    ActivityDefinition,
+    /// A session template.
+    #[sea_orm(string_value = "session_template")]
+    SessionTemplate,
+    /// An activity instance.
+    #[sea_orm(string_value = "activity_instance")]
+    ActivityInstance,
+}
+
 /// A soft delete: what was deleted (the row the caller named) and when.
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,8 +36,8 @@ pub struct Model {
     pub user_id: UserId,
     #[sea_orm(indexed)]
     pub root_id: Uuid,
-    /// The kind of row the caller deleted (`goal`, `activity_definition`, …).
-    pub entity: String,
+    /// The kind of row the caller deleted.
+    pub entity: DeletedKind,
     /// Its id.
     pub entity_id: Uuid,
     pub deleted_at: DateTime<Utc>,

@@ -187,7 +187,7 @@ where
 {
     let name = input::name("name", name)?;
     let txn = lifeos_core::db::begin_write(db).await?;
-    let root = scope::root(&txn, user, root).await?;
+    let root = scope::root_for_write(&txn, user, root).await?;
     let last = activity_groups::Entity::find()
         .filter(activity_groups::Column::RootId.eq(root.id))
         .filter(activity_groups::Column::DeletedAt.is_null())
@@ -306,7 +306,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = lifeos_core::db::begin_write(db).await?;
-    let root = scope::root(&txn, user, root).await?;
+    let root = scope::root_for_write(&txn, user, root).await?;
     let live = live_groups(&txn, root.id, true).await?;
     if order.len() != live.len() {
         return Err(invalid(
@@ -389,7 +389,7 @@ where
     )?;
 
     let txn = lifeos_core::db::begin_write(db).await?;
-    let root = scope::root(&txn, user, root).await?;
+    let root = scope::root_for_write(&txn, user, root).await?;
     if let Some(group) = new.group {
         live_group_in(&txn, root.id, group).await?;
     }
@@ -541,6 +541,8 @@ where
     let splits = edit.splits.map(checked_splits).transpose()?;
 
     let txn = lifeos_core::db::begin_write(db).await?;
+    // The root first (it may insert metrics and splits), then the definition.
+    scope::hold_root(&txn, definition_of(&txn, user, id, false).await?.root_id).await?;
     let definition = definition_of(&txn, user, id, true).await?;
     if let Some(Some(group)) = edit.group {
         live_group_in(&txn, definition.root_id, group).await?;

@@ -40,10 +40,10 @@
 //! - [`progression`]: per local day with recorded values of one activity (a live definition of
 //!   the root), the **best top set** — the largest value of a top-set metric
 //!   (`is_top_set_metric`) that day, `None` without one — and the **volume** — for each
-//!   instance and split, the product of its multiplicative metrics' values
-//!   (`is_multiplicative`; one recorded value is its own product), summed over the day's
-//!   instances and splits; `None` when the definition is not `metrics_multiplicative` or the
-//!   day has no multiplicative value. `instances` counts the day's instances with a value.
+//!   instance and split that has a value of every live multiplicative metric of the activity
+//!   (`is_multiplicative`), the product of those values, summed over the day's instances and
+//!   splits (one still missing a factor adds nothing); `None` when the definition is not
+//!   `metrics_multiplicative` or no product of the day is whole. `instances` counts the day's instances with a value.
 //!   Days ascending; a day without values is absent. Served by
 //!   `idx_metric_values_root_metric` (or `idx_metric_values_root`) on `root_id`. The statement
 //!   selects the values of the activity's metric definitions (`md.activity_id`), so that no
@@ -65,12 +65,12 @@ use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    Statement, Value,
+    QuerySelect, Statement, Value,
 };
 
 use super::scope;
 use crate::entity::goals::GoalType;
-use crate::entity::{activity_definitions, activity_instances};
+use crate::entity::{activity_definitions, activity_instances, metric_definitions};
 use crate::error::{Result, invalid, not_found};
 
 /// The time spent on one activity definition over a range.
@@ -116,8 +116,8 @@ pub struct DayProgress {
     /// The largest value of a top-set metric that day; `None` without one.
     pub best_top_set: Option<f64>,
     /// Σ over the day's (instance, split) of the product of its multiplicative metrics'
-    /// values; `None` when the activity is not `metrics_multiplicative` or the day has no
-    /// multiplicative value.
+    /// values, counting only those with a value of every such metric; `None` when the
+    /// activity is not `metrics_multiplicative` or no product of the day is whole.
     pub volume: Option<f64>,
     /// The number of the day's instances with at least one recorded value.
     pub instances: u64,
@@ -218,14 +218,14 @@ pub fn sessions_sql(backend: DbBackend) -> String {
 pub fn progression_sql(backend: DbBackend) -> String {
     format!(
         "SELECT ai.local_day, ai.id, mv.split_definition_id, mv.value, \
-         md.is_top_set_metric, md.is_multiplicative, ai.activity_definition_id \
+         md.is_top_set_metric, md.is_multiplicative, ai.activity_definition_id, md.id \
          FROM metric_values mv \
          JOIN activity_instances ai ON ai.id = mv.activity_instance_id \
          JOIN metric_definitions md ON md.id = mv.metric_definition_id \
          JOIN goals s ON s.id = ai.practice_session_id \
          WHERE mv.root_id = {} AND md.activity_id = {} \
          AND ai.local_day BETWEEN {} AND {} \
-         AND ai.deleted_at IS NULL AND s.deleted_at IS NULL",
+         AND ai.deleted_at IS NULL AND s.deleted_at IS NULL AND md.deleted_at IS NULL",
         placeholder(backend, 1),
         placeholder(backend, 2),
         placeholder(backend, 3),
@@ -428,6 +428,19 @@ pub async fn progression<C: ConnectionTrait>(
         ))
         .await?;
 
+    // The metrics a product needs: every live multiplicative metric of the activity.
+    let factors: BTreeSet<Uuid> = metric_definitions::Entity::find()
+        .select_only()
+        .column(metric_definitions::Column::Id)
+        .filter(metric_definitions::Column::RootId.eq(root.id))
+        .filter(metric_definitions::Column::ActivityId.eq(definition.id))
+        .filter(metric_definitions::Column::IsMultiplicative.eq(true))
+        .filter(metric_definitions::Column::DeletedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     let mut by_day: BTreeMap<NaiveDate, DayTally> = BTreeMap::new();
     for row in rows {
         let of: Uuid = row.try_get_by_index(6)?;
@@ -440,23 +453,39 @@ pub async fn progression<C: ConnectionTrait>(
         let value: f64 = row.try_get_by_index(3)?;
         let top_set: bool = row.try_get_by_index(4)?;
         let multiplicative: bool = row.try_get_by_index(5)?;
+        let metric: Uuid = row.try_get_by_index(7)?;
         let tally = by_day.entry(day).or_default();
         tally.instances.insert(instance);
         if top_set {
             tally.best = Some(tally.best.map_or(value, |best| best.max(value)));
         }
         if multiplicative {
-            *tally.products.entry((instance, split)).or_insert(1.0) *= value;
+            let (product, metrics) = tally
+                .products
+                .entry((instance, split))
+                .or_insert((1.0, BTreeSet::new()));
+            *product *= value;
+            metrics.insert(metric);
         }
     }
     Ok(by_day
         .into_iter()
-        .map(|(day, tally)| DayProgress {
-            day,
-            best_top_set: tally.best,
-            volume: (definition.metrics_multiplicative && !tally.products.is_empty())
-                .then(|| tally.products.values().sum::<f64>()),
-            instances: u64::try_from(tally.instances.len()).unwrap_or(u64::MAX),
+        .map(|(day, tally)| {
+            // Only whole products: an (instance, split) missing one of the factors (reps
+            // recorded, the weight not yet) adds nothing.
+            let whole: Vec<f64> = tally
+                .products
+                .values()
+                .filter(|(_, metrics)| !factors.is_empty() && *metrics == factors)
+                .map(|(product, _)| *product)
+                .collect();
+            DayProgress {
+                day,
+                best_top_set: tally.best,
+                volume: (definition.metrics_multiplicative && !whole.is_empty())
+                    .then(|| whole.iter().sum::<f64>()),
+                instances: u64::try_from(tally.instances.len()).unwrap_or(u64::MAX),
+            }
         })
         .collect())
 }
@@ -499,8 +528,9 @@ pub async fn completion<C: ConnectionTrait>(
 struct DayTally {
     /// The largest top-set value so far.
     best: Option<f64>,
-    /// Per (instance, split), the product of its multiplicative values so far.
-    products: BTreeMap<(Uuid, Option<Uuid>), f64>,
+    /// Per (instance, split), the product of its multiplicative values so far, and their
+    /// metrics.
+    products: BTreeMap<(Uuid, Option<Uuid>), (f64, BTreeSet<Uuid>)>,
     /// The instances with a value.
     instances: BTreeSet<Uuid>,
 }

@@ -321,10 +321,102 @@ where
         );
         let recorded = values_under(&roots).all(&txn).await?;
         drop_recorded_values(&mut plan.values, &recorded, &mut report);
+        let deleted_goals = goals_under(&roots)
+            .filter(goals::Column::DeletedAt.is_not_null())
+            .all(&txn)
+            .await?;
+        let deleted_definitions = definitions_under(&roots)
+            .filter(activity_definitions::Column::DeletedAt.is_not_null())
+            .all(&txn)
+            .await?;
+        inherit_target_deletions(&mut plan, &deleted_goals, &deleted_definitions);
     }
     write(&txn, plan, &mut report, progress).await?;
     txn.commit().await?;
     Ok(report)
+}
+
+/// New rows under a row the user deleted in LifeOS since an earlier import (a goal, a root,
+/// a session, an activity definition) are imported deleted with it, as LifeOS's own delete
+/// would have removed them: a re-import never brings rows back to life under a deleted one.
+fn inherit_target_deletions(
+    plan: &mut Plan,
+    goals: &[goals::Model],
+    definitions: &[activity_definitions::Model],
+) {
+    let mut deleted: HashMap<Uuid, DateTime<Utc>> = goals
+        .iter()
+        .filter_map(|goal| goal.deleted_at.map(|at| (goal.id, at)))
+        .chain(
+            definitions
+                .iter()
+                .filter_map(|definition| definition.deleted_at.map(|at| (definition.id, at))),
+        )
+        .collect();
+    let inherit = |deleted: &HashMap<Uuid, DateTime<Utc>>,
+                   own: &mut Option<DateTime<Utc>>,
+                   exists: bool,
+                   under: &[Uuid]| {
+        if !exists && own.is_none() {
+            *own = under.iter().find_map(|id| deleted.get(id).copied());
+        }
+    };
+    // Goals come parents first.
+    for goal in &mut plan.goals {
+        let model = &mut goal.model;
+        let under: Vec<Uuid> = model.parent_id.into_iter().chain([model.root_id]).collect();
+        inherit(&deleted, &mut model.deleted_at, goal.exists, &under);
+        if let Some(at) = model.deleted_at {
+            deleted.insert(model.id, at);
+        }
+    }
+    for group in &mut plan.groups {
+        let root = group.model.root_id;
+        inherit(&deleted, &mut group.model.deleted_at, group.exists, &[root]);
+    }
+    for definition in &mut plan.definitions {
+        let root = definition.model.root_id;
+        inherit(
+            &deleted,
+            &mut definition.model.deleted_at,
+            definition.exists,
+            &[root],
+        );
+        if let Some(at) = definition.model.deleted_at {
+            deleted.insert(definition.model.id, at);
+        }
+    }
+    for metric in &mut plan.metrics {
+        let under = [metric.model.activity_id, metric.model.root_id];
+        inherit(
+            &deleted,
+            &mut metric.model.deleted_at,
+            metric.exists,
+            &under,
+        );
+    }
+    for split in &mut plan.splits {
+        let under = [split.model.activity_id, split.model.root_id];
+        inherit(&deleted, &mut split.model.deleted_at, split.exists, &under);
+    }
+    for template in &mut plan.templates {
+        let root = template.model.root_id;
+        inherit(
+            &deleted,
+            &mut template.model.deleted_at,
+            template.exists,
+            &[root],
+        );
+    }
+    for instance in &mut plan.instances {
+        let under = [instance.model.practice_session_id, instance.model.root_id];
+        inherit(
+            &deleted,
+            &mut instance.model.deleted_at,
+            instance.exists,
+            &under,
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -568,6 +660,11 @@ async fn read_source(source: &DatabaseConnection) -> Result<HashMap<&'static str
     if source.get_database_backend() != DbBackend::Sqlite {
         return Err(not_fractal("it is not a SQLite database"));
     }
+    // One read transaction: one snapshot of the file, should its app be writing to it.
+    let source = source
+        .begin()
+        .await
+        .map_err(|error| not_fractal(format!("it cannot be read as SQLite ({error})")))?;
     let mut present = Vec::with_capacity(SOURCE.len());
     for (table, fields) in SOURCE {
         let found = source
@@ -606,12 +703,20 @@ async fn read_source(source: &DatabaseConnection) -> Result<HashMap<&'static str
                 if !columns.contains(field.name) {
                     return "NULL".to_owned();
                 }
-                let kind = match field.kind {
-                    Kind::Text => "TEXT",
-                    Kind::Int => "INTEGER",
-                    Kind::Real => "REAL",
-                };
-                format!("CAST(\"{}\" AS {kind})", field.name)
+                let name = field.name;
+                // A number column's text that is not a number reads as missing, not as 0
+                // (SQLite's cast would make it 0).
+                match field.kind {
+                    Kind::Text => format!("CAST(\"{name}\" AS TEXT)"),
+                    Kind::Int => format!(
+                        "CASE WHEN typeof(\"{name}\") IN ('integer', 'real') \
+                         THEN CAST(\"{name}\" AS INTEGER) END"
+                    ),
+                    Kind::Real => format!(
+                        "CASE WHEN typeof(\"{name}\") IN ('integer', 'real') \
+                         THEN CAST(\"{name}\" AS REAL) END"
+                    ),
+                }
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -649,6 +754,10 @@ async fn read_source(source: &DatabaseConnection) -> Result<HashMap<&'static str
         }
         tables.insert(table, read);
     }
+    source
+        .commit()
+        .await
+        .map_err(|error| not_fractal(format!("it cannot be read as SQLite ({error})")))?;
     Ok(tables)
 }
 
@@ -805,8 +914,24 @@ fn json(raw: Option<&str>) -> Option<Value> {
         return None;
     }
     match serde_json::from_str(&text) {
-        Ok(value) => Some(value),
+        Ok(value) => Some(without_nul(value)),
         Err(_) => Some(Value::String(text)),
+    }
+}
+
+/// `value` without NUL characters in its strings and keys (an escaped `\u0000` parses into
+/// one, and PostgreSQL's `jsonb` refuses it).
+fn without_nul(value: Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(clean(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(key, value)| (clean(&key), without_nul(value)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::entity::goals::{self, GoalType};
 use crate::error::{Result, not_found};
@@ -66,4 +66,37 @@ pub(crate) async fn owns_root<C: ConnectionTrait>(
         .one(db)
         .await?;
     Ok(found.is_some())
+}
+
+/// On PostgreSQL, holds the live root goal `root` `FOR SHARE` until the transaction ends:
+/// every write that inserts or changes rows under a root takes it first, before locking any
+/// row of the fractal, and every delete and move locks the root `FOR NO KEY UPDATE` first —
+/// so a delete, whose set-based `UPDATE` sees only rows committed before it, cannot miss a
+/// row inserted beside it, and the fixed order (root, then rows) cannot deadlock. SQLite's
+/// write transactions are serial already.
+///
+/// # Errors
+/// `Core(NotFound)` (`"fractal"`) when the root has been deleted meanwhile.
+pub(crate) async fn hold_root<C: ConnectionTrait>(db: &C, root: Uuid) -> Result<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    goals::Entity::find_by_id(root)
+        .filter(goals::Column::DeletedAt.is_null())
+        .lock_shared()
+        .one(db)
+        .await?
+        .map(drop)
+        .ok_or_else(|| not_found("fractal", root))
+}
+
+/// [`root`], held as [`hold_root`] says: for a write under it.
+pub(crate) async fn root_for_write<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: Uuid,
+) -> Result<goals::Model> {
+    let found = root(db, user, id).await?;
+    hold_root(db, found.id).await?;
+    Ok(found)
 }

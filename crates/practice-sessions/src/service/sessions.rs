@@ -58,7 +58,7 @@ use lifeos_core::days::LocalDays;
 use lifeos_core::db::placeholder;
 use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, SqlErr, Statement,
@@ -179,6 +179,19 @@ where
             "a practice session serves at least one short-term goal",
         )
     })?;
+    // On PostgreSQL, hold the root and then the goals (the order the tree and the deletes
+    // lock them in) against a concurrent delete, which would miss the new session.
+    scope::hold_root(&txn, root).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        for id in new.goals.iter().copied() {
+            goals::Entity::find_by_id(id)
+                .filter(goals::Column::DeletedAt.is_null())
+                .lock_shared()
+                .one(&txn)
+                .await?
+                .ok_or_else(|| not_found("goal", id))?;
+        }
+    }
     if let Some(template) = new.template {
         session_templates::Entity::find_by_id(template)
             .filter(session_templates::Column::RootId.eq(root))
@@ -272,7 +285,7 @@ pub fn list_sql(backend: DbBackend, user: UserId, root: Uuid) -> String {
 fn list_query(user: UserId, root: Uuid) -> Select<goals::Entity> {
     goals::Entity::find()
         .filter(goals::Column::RootId.eq(root))
-        .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
+        .filter(is_session())
         .filter(goals::Column::UserId.eq(user))
         .filter(goals::Column::DeletedAt.is_null())
         .order_by_desc(goals::Column::CreatedAt)
@@ -313,15 +326,29 @@ pub async fn goals_of<C: ConnectionTrait>(
 /// # Errors
 /// On a database failure.
 pub async fn active<C: ConnectionTrait>(db: &C, user: UserId) -> Result<Option<goals::Model>> {
-    Ok(goals::Entity::find()
+    Ok(active_query(user).one(db).await?)
+}
+
+/// The statement [`active`] runs for `user` on `backend`, values inlined: what a query-plan
+/// test explains (`uq_goals_one_active_session` serves it).
+pub fn active_sql(backend: DbBackend, user: UserId) -> String {
+    active_query(user).limit(1).build(backend).to_string()
+}
+
+fn active_query(user: UserId) -> Select<goals::Entity> {
+    goals::Entity::find()
         .filter(goals::Column::UserId.eq(user))
-        .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
+        .filter(is_session())
         .filter(goals::Column::SessionStart.is_not_null())
         .filter(goals::Column::SessionEnd.is_null())
         .filter(goals::Column::DeletedAt.is_null())
         .order_by_asc(goals::Column::Id)
-        .one(db)
-        .await?)
+}
+
+/// `type = 'PracticeSession'` written as a literal, not a bound value: a statement the server
+/// prepares once and plans generically can then still use the partial indexes on sessions.
+fn is_session() -> Expr {
+    Expr::cust("\"goals\".\"type\" = 'PracticeSession'")
 }
 
 /// Starts the caller's session `session` now: it becomes the caller's active session.
@@ -425,7 +452,8 @@ where
     let txn = lifeos_core::db::begin_write(db).await?;
     let found = session_of(&txn, user, session).await?;
     let start = running(&found)?;
-    let now = now();
+    // Never before the start (a start set by hand may lie ahead).
+    let now = now().max(start);
     let paused = match found.last_paused_at {
         Some(paused_at) => added_pause(found.total_paused_seconds, paused_at, now)?,
         None => found.total_paused_seconds,
@@ -461,6 +489,10 @@ pub async fn set_times<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let times = SessionTimes {
+        start: times.start.map(micros),
+        end: times.end.map(micros),
+    };
     match (times.start, times.end) {
         (None, Some(_)) => {
             return Err(invalid(
@@ -487,10 +519,19 @@ where
             active: Some(other.id),
         });
     }
-    let (paused_at, paused) = match (times.start, times.end) {
-        (None, _) => (None, 0),
-        (Some(_), Some(_)) => (None, found.total_paused_seconds),
-        (Some(_), None) => (found.last_paused_at, found.total_paused_seconds),
+    // A running pause ends with the session (counted from no earlier than the start); an
+    // open session keeps it, from no earlier than the start.
+    let (paused_at, paused) = match (times.start, times.end, found.last_paused_at) {
+        (None, _, _) => (None, 0),
+        (Some(start), Some(end), Some(since)) => (
+            None,
+            added_pause(found.total_paused_seconds, since.max(start), end)?,
+        ),
+        (Some(_), Some(_), None) => (None, found.total_paused_seconds),
+        (Some(start), None, since) => (
+            since.map(|since| since.max(start)),
+            found.total_paused_seconds,
+        ),
     };
     let total = match (times.start, times.end) {
         (Some(start), Some(end)) => Some(session_seconds(start, end, paused)?),
@@ -517,8 +558,10 @@ where
 ///
 /// # Errors
 /// `Core(NotFound)` for a session that is not the caller's live session, or a definition
-/// that is not a live activity definition of the session's root; `Core(Conflict)` for an
-/// `id` taken by another row (of another session, deleted, or another user's).
+/// that is not a live activity definition of the session's root; `Core(Invalid)` for an
+/// `id` that is a name-based (v5) UUID, which only the importer derives; `Core(Conflict)` for
+/// an `id` taken by another row (of another session or activity, deleted, or another
+/// user's — v7 and v4 ids are random, so this says nothing a caller could guess).
 pub async fn add_instance<C>(
     db: &C,
     user: UserId,
@@ -530,6 +573,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = lifeos_core::db::begin_write(db).await?;
+    scope::hold_root(&txn, scope::session(&txn, user, session).await?.root_id).await?;
     // Locked on PostgreSQL: concurrent additions take their places one after the other.
     let session = session_of(&txn, user, session).await?;
     let definition = activity_definitions::Entity::find_by_id(definition)
@@ -539,9 +583,20 @@ where
         .await?
         .ok_or_else(|| not_found("activity definition", definition))?;
     let id = match id {
+        // Name-based ids are the importer's (derived from a user and an original id): a
+        // client may not take one, nor learn whether one exists.
+        Some(id) if id.get_version_num() == 5 => {
+            return Err(invalid(
+                "id",
+                "a client's instance id must be a random or time-ordered UUID (v4 or v7)",
+            ));
+        }
         Some(id) => {
             if let Some(existing) = activity_instances::Entity::find_by_id(id).one(&txn).await? {
-                if existing.practice_session_id == session.id && existing.deleted_at.is_none() {
+                if existing.practice_session_id == session.id
+                    && existing.activity_definition_id == definition.id
+                    && existing.deleted_at.is_none()
+                {
                     txn.commit().await?;
                     return Ok(existing);
                 }
@@ -698,6 +753,12 @@ where
             id: instance,
         });
     }
+    if found.time_stop.is_some() {
+        return Err(Error::AlreadyStopped {
+            what: INSTANCE,
+            id: instance,
+        });
+    }
     let now = now();
     let mut change: activity_instances::ActiveModel = found.into();
     change.time_start = Set(Some(now));
@@ -763,7 +824,14 @@ pub async fn set_instance_times<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
+    let times = InstanceTimes {
+        start: times.start.map(micros),
+        stop: times.stop.map(micros),
+    };
     let duration = match (times.start, times.stop) {
+        (None, Some(_)) => {
+            return Err(invalid("time_stop", "a timer cannot stop without a start"));
+        }
         (Some(start), Some(stop)) if stop < start => {
             return Err(invalid(
                 "time_stop",
@@ -811,6 +879,14 @@ where
     }
     let txn = lifeos_core::db::begin_write(db).await?;
     let (found, _) = instance_of(&txn, user, instance, false).await?;
+    // On PostgreSQL, hold the activity definition (`update_definition` locks it for update)
+    // so that an edit cannot remove the metric or split between this check and the value.
+    if txn.get_database_backend() == DbBackend::Postgres {
+        activity_definitions::Entity::find_by_id(found.activity_definition_id)
+            .lock_shared()
+            .one(&txn)
+            .await?;
+    }
     let metric = metric_definitions::Entity::find_by_id(metric)
         .filter(metric_definitions::Column::ActivityId.eq(found.activity_definition_id))
         .filter(metric_definitions::Column::DeletedAt.is_null())
@@ -916,7 +992,13 @@ pub async fn values<C: ConnectionTrait>(
 /// The current instant, truncated to microseconds (PostgreSQL's precision): what is stored is
 /// what the service computed with.
 fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    micros(Utc::now())
+}
+
+/// `instant` truncated to microseconds, what PostgreSQL stores: both backends then hold, and
+/// compute durations from, the same instant.
+fn micros(instant: DateTime<Utc>) -> DateTime<Utc> {
+    instant.trunc_subsecs(6)
 }
 
 /// The caller's live session `id`, locked (`FOR UPDATE`) on PostgreSQL.
@@ -1015,10 +1097,12 @@ fn next_order(last: Option<i32>) -> Result<i32> {
     }
 }
 
-/// `total` paused seconds plus the whole seconds from `since` to `now` (none if `now` is
+/// `total` paused seconds plus the seconds from `since` to `now`, rounded (none if `now` is
 /// earlier).
 fn added_pause(total: i32, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<i32> {
-    let seconds = now.signed_duration_since(since).num_seconds().max(0);
+    // Rounded to the nearest second, so that many short pauses do not drift one way.
+    let millis = now.signed_duration_since(since).num_milliseconds().max(0);
+    let seconds = millis.saturating_add(500) / 1000;
     i32::try_from(i64::from(total).saturating_add(seconds)).map_err(|_| {
         invalid(
             "total_paused_seconds",

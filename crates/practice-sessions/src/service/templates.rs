@@ -70,7 +70,7 @@ where
     let description = input::description("description", new.description.as_deref())?;
     let data = object(new.data)?;
     let txn = lifeos_core::db::begin_write(db).await?;
-    let root = scope::root(&txn, user, root).await?;
+    let root = scope::root_for_write(&txn, user, root).await?;
     let now = Utc::now();
     let template = session_templates::ActiveModel {
         id: Set(Uuid::now_v7()),

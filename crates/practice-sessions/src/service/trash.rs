@@ -73,7 +73,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use lifeos_core::db::{begin_write, placeholder};
 use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
-use sea_orm::sea_query::LockType;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, TransactionSession,
@@ -81,6 +81,7 @@ use sea_orm::{
 };
 
 use crate::entity::goals::{self, GoalType};
+use crate::entity::practice_deletions::DeletedKind;
 use crate::entity::{
     activity_definitions, activity_groups, activity_instances, practice_deletions,
     session_templates,
@@ -124,20 +125,6 @@ const TEMPLATE: &str = "session template";
 const INSTANCE: &str = "activity instance";
 const DELETION: &str = "deletion";
 
-/// What a deletion names (`practice_deletions.entity`): the kind of row the caller deleted.
-pub mod kind {
-    /// A goal (a root, a practice session or any other goal).
-    pub const GOAL: &str = "goal";
-    /// An activity group.
-    pub const ACTIVITY_GROUP: &str = "activity_group";
-    /// An activity definition.
-    pub const ACTIVITY_DEFINITION: &str = "activity_definition";
-    /// A session template.
-    pub const SESSION_TEMPLATE: &str = "session_template";
-    /// An activity instance.
-    pub const ACTIVITY_INSTANCE: &str = "activity_instance";
-}
-
 /// A soft delete that happened: its id (the `practice_deletions` row, what [`restore`] takes)
 /// and how many rows it soft-deleted per table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +150,7 @@ where
 {
     let txn = begin_write(db).await?;
     let target = live_goal(&txn, user, goal).await?;
-    let mut batch = Batch::begin(&txn, user, target.root_id, kind::GOAL, target.id).await?;
+    let mut batch = Batch::begin(&txn, user, target.root_id, DeletedKind::Goal, target.id).await?;
     let is_session = target.goal_type == GoalType::PracticeSession;
     if target.parent_id.is_none() && !is_session {
         for table in BATCHED {
@@ -199,7 +186,7 @@ where
     }
     let root = owned_root(&txn, user, query.one(&txn).await?.map(|row| row.root_id)).await?;
     let root = root.ok_or_else(|| not_found(GROUP, id))?;
-    let mut batch = Batch::begin(&txn, user, root, kind::ACTIVITY_GROUP, id).await?;
+    let mut batch = Batch::begin(&txn, user, root, DeletedKind::ActivityGroup, id).await?;
     batch.by_column(&txn, ACTIVITY_GROUPS, "id", id).await?;
     let deletion = batch.finish();
     txn.commit().await?;
@@ -223,7 +210,7 @@ where
     }
     let root = owned_root(&txn, user, query.one(&txn).await?.map(|row| row.root_id)).await?;
     let root = root.ok_or_else(|| not_found(DEFINITION, id))?;
-    let mut batch = Batch::begin(&txn, user, root, kind::ACTIVITY_DEFINITION, id).await?;
+    let mut batch = Batch::begin(&txn, user, root, DeletedKind::ActivityDefinition, id).await?;
     batch
         .by_column(&txn, ACTIVITY_DEFINITIONS, "id", id)
         .await?;
@@ -254,7 +241,7 @@ where
     }
     let root = owned_root(&txn, user, query.one(&txn).await?.map(|row| row.root_id)).await?;
     let root = root.ok_or_else(|| not_found(TEMPLATE, id))?;
-    let mut batch = Batch::begin(&txn, user, root, kind::SESSION_TEMPLATE, id).await?;
+    let mut batch = Batch::begin(&txn, user, root, DeletedKind::SessionTemplate, id).await?;
     batch.by_column(&txn, SESSION_TEMPLATES, "id", id).await?;
     let deletion = batch.finish();
     txn.commit().await?;
@@ -278,7 +265,7 @@ where
     }
     let root = owned_root(&txn, user, query.one(&txn).await?.map(|row| row.root_id)).await?;
     let root = root.ok_or_else(|| not_found(INSTANCE, id))?;
-    let mut batch = Batch::begin(&txn, user, root, kind::ACTIVITY_INSTANCE, id).await?;
+    let mut batch = Batch::begin(&txn, user, root, DeletedKind::ActivityInstance, id).await?;
     batch.by_column(&txn, ACTIVITY_INSTANCES, "id", id).await?;
     let deletion = batch.finish();
     txn.commit().await?;
@@ -293,9 +280,9 @@ where
 /// # Errors
 /// `Core(NotFound)` when the deletion is not the caller's (or was restored or purged
 /// already); [`Error::ParentDeleted`] when a row would come back under a row that is still
-/// deleted (see the module documentation); `Core(Conflict)` when a restored name is now
-/// taken by a live row, or a restored running session meets another active one. Nothing is
-/// restored on any error.
+/// deleted (see the module documentation); [`Error::SessionActive`] when it would bring back
+/// a running session while another of the caller's sessions is active; `Core(Conflict)` when
+/// a restored name is now taken by a live row. Nothing is restored on any error.
 pub async fn restore<C>(db: &C, user: UserId, deletion: Uuid) -> Result<BTreeMap<&'static str, u64>>
 where
     C: ConnectionTrait + TransactionTrait,
@@ -311,7 +298,16 @@ where
         .one(&txn)
         .await?
         .ok_or_else(|| not_found(DELETION, deletion))?;
+    if backend == DbBackend::Postgres {
+        // The root, as deletes and moves lock it first: a delete racing this restore waits,
+        // and then sees the restored rows (or this restore sees its deleted parents).
+        goals::Entity::find_by_id(record.root_id)
+            .lock(LockType::NoKeyUpdate)
+            .one(&txn)
+            .await?;
+    }
     refuse_deleted_parents(&txn, &record).await?;
+    refuse_second_active_session(&txn, user, &record).await?;
     let now = now_micros();
     let mut rows = BTreeMap::new();
     for table in BATCHED {
@@ -455,6 +451,32 @@ async fn refuse_deleted_parents<C: ConnectionTrait>(
     Ok(())
 }
 
+/// [`Error::SessionActive`] when `record` deleted a running session (started, not ended) and
+/// another of the user's sessions is active now: at most one may be.
+async fn refuse_second_active_session<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    record: &practice_deletions::Model,
+) -> Result<()> {
+    let running = goals::Entity::find()
+        .filter(goals::Column::RootId.eq(record.root_id))
+        .filter(goals::Column::DeleteBatchId.eq(record.id))
+        .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
+        .filter(goals::Column::SessionStart.is_not_null())
+        .filter(goals::Column::SessionEnd.is_null())
+        .one(db)
+        .await?;
+    if running.is_none() {
+        return Ok(());
+    }
+    match crate::service::sessions::active(db, user).await? {
+        Some(other) => Err(Error::SessionActive {
+            active: Some(other.id),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `alias` is deleted, by another deletion than `batch` (a placeholder) or before batches.
 fn still_deleted(alias: &str, batch: &str) -> String {
     format!(
@@ -484,12 +506,24 @@ where
     let backend = txn.get_database_backend();
     let now = now_micros();
     let mut rows = BTreeMap::new();
-    // Root by root: every statement below is served by its table's root_id index.
+    if backend == DbBackend::Postgres {
+        // The deletions this purge may end: a restore of one of them (which locks its row
+        // first) waits for the purge, or the purge for it — never half of each.
+        practice_deletions::Entity::find()
+            .filter(practice_deletions::Column::UserId.eq(user))
+            .filter(practice_deletions::Column::DeletedAt.lt(before))
+            .lock_exclusive()
+            .all(&txn)
+            .await?;
+    }
+    // Fractal by fractal (the goals that are their own root: not the sessions): every
+    // statement below is served by its table's root_id index.
     let roots: Vec<Uuid> = goals::Entity::find()
         .select_only()
         .column(goals::Column::Id)
         .filter(goals::Column::UserId.eq(user))
         .filter(goals::Column::ParentId.is_null())
+        .filter(Expr::col(goals::Column::RootId).equals(goals::Column::Id))
         .into_tuple()
         .all(&txn)
         .await?;
@@ -501,8 +535,23 @@ where
     let mut binds = Binds::new(backend);
     let owner = binds.bind(user.0);
     let until = binds.bind(before);
-    let sql =
-        format!("DELETE FROM practice_deletions WHERE user_id = {owner} AND deleted_at < {until}");
+    // A deletion some of whose rows were kept (still referred to) stays, so they can still
+    // be restored. (Its goals are purged after this step — a root's deletion would go with
+    // the root — so they do not count here.)
+    let kept: Vec<String> = BATCHED
+        .iter()
+        .filter(|table| **table != GOALS)
+        .map(|table| {
+            format!(
+                "NOT EXISTS (SELECT 1 FROM {table} x WHERE x.root_id = practice_deletions.root_id \
+                 AND x.delete_batch_id = practice_deletions.id)"
+            )
+        })
+        .collect();
+    let sql = format!(
+        "DELETE FROM practice_deletions WHERE user_id = {owner} AND deleted_at < {until} AND {}",
+        kept.join(" AND ")
+    );
     purge_step(&txn, &mut rows, PRACTICE_DELETIONS, binds, sql).await?;
 
     for root in &roots {
@@ -542,8 +591,7 @@ async fn purge_root<C: ConnectionTrait>(
     let old = old_rows(&mut binds, SPLIT_DEFINITIONS, root, before);
     let sql = format!(
         "DELETE FROM split_definitions WHERE {old} AND NOT EXISTS (SELECT 1 FROM metric_values v \
-         WHERE v.root_id = split_definitions.root_id \
-         AND v.split_definition_id = split_definitions.id)"
+         WHERE v.split_definition_id = split_definitions.id)"
     );
     purge_step(txn, rows, SPLIT_DEFINITIONS, binds, sql).await?;
     let mut binds = Binds::new(backend);
@@ -816,7 +864,7 @@ impl Batch {
         db: &C,
         user: UserId,
         root: Uuid,
-        entity: &'static str,
+        entity: DeletedKind,
         entity_id: Uuid,
     ) -> Result<Self> {
         let id = Uuid::now_v7();
@@ -825,7 +873,7 @@ impl Batch {
             id: Set(id),
             user_id: Set(user),
             root_id: Set(root),
-            entity: Set(entity.to_owned()),
+            entity: Set(entity),
             entity_id: Set(entity_id),
             deleted_at: Set(now),
         }

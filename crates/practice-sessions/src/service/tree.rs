@@ -178,6 +178,7 @@ where
 {
     let name = input::name("name", name)?;
     let txn = begin_write(db).await?;
+    scope::hold_root(&txn, scope::goal(&txn, user, parent).await?.root_id).await?;
     let parent = goal_for_update(&txn, user, parent).await?;
     if !allowed_children(parent.goal_type).contains(&goal_type) {
         return Err(Error::Hierarchy {
@@ -294,6 +295,7 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = begin_write(db).await?;
+    scope::hold_root(&txn, scope::goal(&txn, user, parent).await?.root_id).await?;
     let parent = goal_for_update(&txn, user, parent).await?;
     let children = live_children(&txn, user, parent.id).await?;
     if order.len() != children.len() {
