@@ -1491,7 +1491,7 @@ async fn practice_history_keeps_one_active_session_and_one_value_per_key() -> Re
     let db = before("m20261203_000001_practice_sessions_services").await?;
     exec(&db, USER).await?;
     let id = |n: u8| format!("'00000000-0000-7000-8000-0000000000{n:02x}'");
-    let (r, s1, s2, s3, s4) = (id(1), id(2), id(3), id(4), id(5));
+    let (r, s1, s2, s3, s4, s5) = (id(1), id(2), id(3), id(4), id(5), id(6));
     exec(
         &db,
         &format!(
@@ -1505,7 +1505,9 @@ async fn practice_history_keeps_one_active_session_and_one_value_per_key() -> Re
              ({s3}, 1, 'PracticeSession', 'Ended', NULL, {r}, '2024-01-02 00:00:00', \
               '2024-01-02 08:00:00', '2024-01-02 09:00:00', NULL), \
              ({s4}, 1, 'PracticeSession', 'Deleted', NULL, {r}, '2024-01-02 00:00:00', \
-              '2024-01-02 11:00:00', NULL, '2024-01-03 00:00:00')"
+              '2024-01-02 11:00:00', NULL, '2024-01-03 00:00:00'), \
+             ({s5}, 1, 'PracticeSession', 'Between', NULL, {r}, '2024-01-02 00:00:00', \
+              '2024-01-02 10:30:00', '2024-01-02 11:00:00', NULL)"
         ),
     )
     .await?;
@@ -1569,16 +1571,19 @@ async fn practice_history_keeps_one_active_session_and_one_value_per_key() -> Re
             &format!(
                 "SELECT g.name, CASE WHEN g.session_end IS NULL THEN 'open' \
                  WHEN g.session_end = n.session_start THEN 'closed at the next start' \
-                 ELSE 'other' END FROM goals g, goals n WHERE n.id = {s2} \
+                 ELSE 'other' END, CAST(g.total_duration_seconds AS TEXT) \
+                 FROM goals g, goals n WHERE n.id = {s5} \
                  AND g.type = 'PracticeSession' ORDER BY g.name"
             ),
         )
         .await?,
         [
-            [s("Deleted"), s("open")],
-            [s("Ended"), s("other")],
-            [s("Latest"), s("open")],
-            [s("Left open"), s("closed at the next start")],
+            [s("Between"), s("other"), None],
+            [s("Deleted"), s("open"), None],
+            [s("Ended"), s("other"), None],
+            [s("Latest"), s("open"), None],
+            // At the start of the next session started (ended or not), with its duration.
+            [s("Left open"), s("closed at the next start"), s("1800")],
         ]
     );
     assert_eq!(

@@ -664,6 +664,33 @@ async fn an_activity_whose_metrics_do_not_multiply_has_no_volume() -> TestResult
     Ok(())
 }
 
+#[tokio::test]
+async fn a_product_missing_a_factor_adds_no_volume() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let conn = db.conn();
+    let owner = user(conn, "lee@example.com").await?;
+    let f = fractal(conn, owner, "Strength").await?;
+    let squat = lifting(conn, owner, f.root, "Squat", None, true, &[]).await?;
+    let (reps, weight) = (metric_id(&squat, "reps")?, metric_id(&squat, "weight")?);
+    let on = day(2026, 5, 4)?;
+    let done = instance(conn, owner, f.session, squat.definition.id, on, 7, None).await?;
+    sessions::record_value(conn, owner, done, reps, None, 5.0).await?;
+    sessions::record_value(conn, owner, done, weight, None, 100.0).await?;
+    // Reps recorded, the weight not yet: no product, only the instance counts.
+    let half = instance(conn, owner, f.session, squat.definition.id, on, 8, None).await?;
+    sessions::record_value(conn, owner, half, reps, None, 8.0).await?;
+    assert_eq!(
+        analytics::progression(conn, owner, f.root, squat.definition.id, on, on).await?,
+        vec![progress(on, Some(100.0), Some(500.0), 2)]
+    );
+    sessions::record_value(conn, owner, half, weight, None, 50.0).await?;
+    assert_eq!(
+        analytics::progression(conn, owner, f.root, squat.definition.id, on, on).await?,
+        vec![progress(on, Some(100.0), Some(900.0), 2)]
+    );
+    Ok(())
+}
+
 // --- sessions ---
 
 #[tokio::test]

@@ -960,6 +960,112 @@ async fn a_client_id_makes_adding_an_instance_idempotent() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_client_id_of_the_wrong_kind_or_activity_is_refused() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let music = fractal(&db, ann, "Music").await?;
+    let squat = lift(&db, ann, music.root.id, "Squat").await?;
+    let press = lift(&db, ann, music.root.id, "Press").await?;
+    let session = sessions::create(&*db, ann, new_session("Legs", &[music.short.id])).await?;
+    let before = written(&db).await?;
+
+    // A name-based id is the importer's: no client may take one, nor probe for it.
+    let derived = Uuid::new_v5(&Uuid::NAMESPACE_OID, b"someone:activity_instances:x");
+    let refused =
+        sessions::add_instance(&*db, ann, session.id, squat.definition.id, Some(derived)).await;
+    assert!(is_invalid_err(&refused, "id"), "{refused:?}");
+    assert_eq!(written(&db).await?, before);
+
+    // The same id for another activity of the same session is not the same instance.
+    let id = Uuid::now_v7();
+    sessions::add_instance(&*db, ann, session.id, squat.definition.id, Some(id)).await?;
+    let before = written(&db).await?;
+    let other = sessions::add_instance(&*db, ann, session.id, press.definition.id, Some(id)).await;
+    assert!(
+        matches!(other, Err(Error::Core(lifeos_core::Error::Conflict(_)))),
+        "{other:?}"
+    );
+    assert_eq!(written(&db).await?, before);
+    Ok(())
+}
+
+/// Whether `result` is `Core(Invalid)` for `field`.
+fn is_invalid_err<T>(result: &lifeos_practice_sessions::Result<T>, field: &str) -> bool {
+    result
+        .as_ref()
+        .err()
+        .is_some_and(|error| is_invalid(error, field))
+}
+
+#[tokio::test]
+async fn a_timer_cannot_stop_without_a_start() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let music = fractal(&db, ann, "Music").await?;
+    let squat = lift(&db, ann, music.root.id, "Squat").await?;
+    let session = sessions::create(&*db, ann, new_session("Legs", &[music.short.id])).await?;
+    let instance = sessions::add_instance(&*db, ann, session.id, squat.definition.id, None).await?;
+    let before = sessions::get_instance(&*db, ann, instance.id).await?;
+    let refused = sessions::set_instance_times(
+        &*db,
+        ann,
+        instance.id,
+        InstanceTimes {
+            start: None,
+            stop: Some(ago(60)?),
+        },
+    )
+    .await;
+    assert!(is_invalid_err(&refused, "time_stop"), "{refused:?}");
+    assert_eq!(
+        sessions::get_instance(&*db, ann, instance.id).await?,
+        before
+    );
+    // Its timer still starts and stops as usual.
+    sessions::start_timer(&*db, ann, instance.id).await?;
+    let stopped = sessions::stop_timer(&*db, ann, instance.id).await?;
+    assert!(stopped.time_stop.is_some() && stopped.duration_seconds.is_some());
+    // A second start after the stop is refused.
+    let again = sessions::start_timer(&*db, ann, instance.id).await;
+    assert!(
+        matches!(again, Err(Error::AlreadyStarted { .. })),
+        "{again:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn racing_starts_leave_one_active_session() -> TestResult {
+    let db = TestDb::concurrent_at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let music = fractal(&db, ann, "Music").await?;
+    let mut ids = Vec::new();
+    for name in ["One", "Two", "Three", "Four"] {
+        ids.push(
+            sessions::create(&*db, ann, new_session(name, &[music.short.id]))
+                .await?
+                .id,
+        );
+    }
+    let mut calls = tokio::task::JoinSet::new();
+    for id in ids {
+        let conn: DatabaseConnection = (*db).clone();
+        calls.spawn(async move { sessions::start(&conn, ann, id).await });
+    }
+    let (mut started, mut refused) = (0, 0);
+    while let Some(result) = calls.join_next().await {
+        match result? {
+            Ok(_) => started += 1,
+            Err(Error::SessionActive { .. }) => refused += 1,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    assert_eq!((started, refused), (1, 3));
+    assert!(sessions::active(&*db, ann).await?.is_some());
+    Ok(())
+}
+
+#[tokio::test]
 async fn metric_values_are_upserted_per_instance_metric_and_split() -> TestResult {
     let db = TestDb::at_head().await?;
     let ann = user(&db, "ann@example.com").await?;
@@ -1264,6 +1370,14 @@ async fn list_is_served_by_the_sessions_index_and_the_value_key_is_unique() -> T
         &sql,
         &["idx_goals_practice_sessions", "idx_goals_root_id"],
         "root_id",
+    )
+    .await?;
+    // The user's active session: by the one-active-session index (or the user's goals).
+    assert_served_by_one_of(
+        &db,
+        &sessions::active_sql(backend, ann),
+        &["uq_goals_one_active_session", "idx_goals_user_parent"],
+        "user_id",
     )
     .await?;
     let listed = sessions::list(&*db, ann, music.root.id).await?;

@@ -968,3 +968,31 @@ async fn restore_purge_and_the_deletions_list_are_served_by_their_indexes() -> T
     assert_eq!(trash::deletions(&*db, bob).await?.len(), 300);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_deleted_running_session_comes_back_only_while_no_other_is_active() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let f = fractal(&db, ann, "Piano").await?;
+    sessions::start(&*db, ann, f.session_a).await?;
+    let deletion = trash::delete_goal(&*db, ann, f.session_a).await?;
+    // With the running session deleted, another may start.
+    sessions::start(&*db, ann, f.session_b).await?;
+    let before = state(&db).await?;
+    let refused = trash::restore(&*db, ann, deletion.id).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::SessionActive { active: Some(id) }) if id == f.session_b
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(state(&db).await?, before, "a refused restore wrote");
+    sessions::end(&*db, ann, f.session_b).await?;
+    assert_eq!(trash::restore(&*db, ann, deletion.id).await?, deletion.rows);
+    assert_eq!(
+        sessions::active(&*db, ann).await?.map(|session| session.id),
+        Some(f.session_a)
+    );
+    Ok(())
+}
