@@ -5,7 +5,9 @@
 //! creates nothing, naive times read in the user's zone, duplicate metric values resolved,
 //! open sessions closed but one, rows the target's checks would refuse cleaned; files that
 //! are not such databases (and unknown users) refused with nothing written; the reads of the
-//! target served by indexes.
+//! target served by indexes; a re-import under rows the user deleted in LifeOS creates its
+//! new rows deleted (and a restore leaves them so); escaped NULs dropped from JSON; text in a
+//! number column read as missing, not 0; imported instance ids refused to clients.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use lifeos_practice_sessions::entity::{
     practice_session_goals, session_templates, split_definitions,
 };
 use lifeos_practice_sessions::service::import::{self, Lookup, Report, TABLES, imported_id};
+use lifeos_practice_sessions::service::{sessions, trash};
 use lifeos_testkit::TestDb;
 use lifeos_testkit::explain::assert_index_serves;
 use sea_orm::prelude::Uuid;
@@ -764,6 +767,17 @@ async fn open_sessions_close_but_the_newest_or_the_users_active_one() -> TestRes
     );
     let b_p3 = goal(&db, ann, "b-p3").await?;
     assert_eq!(b_p3.session_end, b_p3.session_start);
+    assert_eq!(b_p3.total_duration_seconds, Some(0), "a closed session has its duration");
+    let b_p2 = goal(&db, ann, "b-p2").await?;
+    let p2_start = b_p2.session_start.ok_or("b-p2 has no start")?;
+    assert_eq!(
+        b_p2.total_duration_seconds.map(i64::from),
+        Some(
+            at("2026-01-02T09:40:00Z")?
+                .signed_duration_since(p2_start)
+                .num_seconds()
+        )
+    );
     assert_eq!(active(&db, ann).await?, 1);
     assert_eq!(goal(&db, ann, "a-p3").await?, active_p3);
     first.close().await?;
@@ -855,6 +869,305 @@ async fn the_reads_of_the_target_are_served_by_indexes() -> TestResult {
     for lookup in &lookups {
         served(&db, lookup).await?;
     }
+    source.close().await?;
+    Ok(())
+}
+
+/// Runs `statements` on the file at `file`, opened for writing and closed again: the
+/// original app going on between two imports.
+async fn alter(file: &TempFile, statements: &[&str]) -> TestResult {
+    let db = open(&file.url("rw")).await?;
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    db.close().await?;
+    Ok(())
+}
+
+/// The numbers of live goals and of live activity instances whose `root_id` is `root`.
+async fn live_under(db: &DatabaseConnection, root: Uuid) -> Fallible<(usize, usize)> {
+    let goals = goals::Entity::find()
+        .filter(goals::Column::RootId.eq(root))
+        .filter(goals::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .len();
+    let instances = activity_instances::Entity::find()
+        .filter(activity_instances::Column::RootId.eq(root))
+        .filter(activity_instances::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .len();
+    Ok((goals, instances))
+}
+
+#[tokio::test]
+async fn a_reimport_under_a_root_deleted_in_lifeos_creates_its_new_rows_deleted() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let file = TempFile::new();
+    build(&file, "a", true).await?;
+    let source = open(&file.url("ro")).await?;
+    assert_first_import(&import_for(&db, &source, ann).await?);
+    source.close().await?;
+
+    // Ann deletes the Piano fractal in LifeOS.
+    let r1 = imported_id(ann, "goals", "a-r1");
+    let deletion = trash::delete_goal(&*db, ann, r1).await?;
+    let deleted_at = goal(&db, ann, "a-r1")
+        .await?
+        .deleted_at
+        .ok_or("r1 is live")?;
+    assert_eq!(live_under(&db, r1).await?, (0, 0));
+
+    // The original app goes on: a goal under l1, a session (linked to s1) with an instance.
+    alter(
+        &file,
+        &[
+            "INSERT INTO goals (id, type, name, parent_id, created_at, completed) VALUES \
+             ('a-s4', 'ShortTermGoal', 'Etudes', 'a-l1', '2026-01-04 10:00:00.000000', 0), \
+             ('a-p6', 'PracticeSession', 'Later', NULL, '2026-01-04 11:00:00.000000', 0)",
+            "INSERT INTO practice_session_goals VALUES ('a-p6', 'a-s1')",
+            "INSERT INTO activity_instances (id, practice_session_id, activity_definition_id, \
+             created_at) VALUES ('a-n6', 'a-p6', 'a-a1', '2026-01-04 11:05:00.000000')",
+        ],
+    )
+    .await?;
+    let source = open(&file.url("ro")).await?;
+    let again = import_for(&db, &source, ann).await?;
+    // s4 and p6, p6's link, n6; the rest existed.
+    assert_eq!(again.created, per_table([2, 1, 0, 0, 0, 0, 0, 1, 0]));
+    assert_eq!(again.skipped, per_table(SKIPPED));
+    assert_eq!(again.cleaned, per_table([0; 9]));
+    assert_eq!(again.closed, 0);
+
+    // The new rows are created deleted with what they hang under (at its time, by no LifeOS
+    // delete): nothing comes back to life under the deleted root.
+    for original in ["a-s4", "a-p6"] {
+        let new = goal(&db, ann, original).await?;
+        assert_eq!(
+            (new.deleted_at, new.delete_batch_id, new.root_id),
+            (Some(deleted_at), None, r1),
+            "{original}"
+        );
+    }
+    let n6 = instance(&db, ann, "a-n6").await?;
+    assert_eq!(
+        (n6.deleted_at, n6.delete_batch_id, n6.root_id),
+        (Some(deleted_at), None, r1)
+    );
+    assert_eq!(live_under(&db, r1).await?, (0, 0));
+    assert_true_roots(&db).await?;
+
+    // Restoring the deletion brings back exactly what it removed. The new rows were not in
+    // its batch, so they stay deleted (in the trash, for a purge): the fractal comes back as
+    // Ann deleted it — r1, l1, s1, p1, i1, p2, p3 and n1 to n4.
+    let restored = trash::restore(&*db, ann, deletion.id).await?;
+    assert_eq!(restored, deletion.rows);
+    assert_eq!(live_under(&db, r1).await?, (7, 4));
+    for original in ["a-s4", "a-p6"] {
+        assert_eq!(
+            goal(&db, ann, original).await?.deleted_at,
+            Some(deleted_at),
+            "{original}"
+        );
+    }
+    assert_eq!(
+        instance(&db, ann, "a-n6").await?.deleted_at,
+        Some(deleted_at)
+    );
+    source.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reimport_under_a_goal_deleted_in_lifeos_creates_its_new_child_deleted() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let file = TempFile::new();
+    build(&file, "a", true).await?;
+    let source = open(&file.url("ro")).await?;
+    assert_first_import(&import_for(&db, &source, ann).await?);
+    source.close().await?;
+
+    // Ann deletes Openings (s3) of the Chess fractal in LifeOS; its root stays.
+    let r2 = imported_id(ann, "goals", "a-r2");
+    let deletion = trash::delete_goal(&*db, ann, imported_id(ann, "goals", "a-s3")).await?;
+    let deleted_at = goal(&db, ann, "a-s3")
+        .await?
+        .deleted_at
+        .ok_or("s3 is live")?;
+
+    // The original app adds a goal under s3 and one under the root.
+    alter(
+        &file,
+        &[
+            "INSERT INTO goals (id, type, name, parent_id, created_at, completed) VALUES \
+             ('a-c1', 'ImmediateGoal', 'Sicilian', 'a-s3', '2026-01-04 10:00:00.000000', 0), \
+             ('a-c2', 'LongTermGoal', 'Endgames', 'a-r2', '2026-01-04 10:00:00.000000', 0)",
+        ],
+    )
+    .await?;
+    let source = open(&file.url("ro")).await?;
+    let again = import_for(&db, &source, ann).await?;
+    assert_eq!(again.created, per_table([2, 0, 0, 0, 0, 0, 0, 0, 0]));
+
+    // Under the deleted goal: deleted with it. Elsewhere: live.
+    let c1 = goal(&db, ann, "a-c1").await?;
+    assert_eq!(
+        (c1.deleted_at, c1.delete_batch_id, c1.root_id),
+        (Some(deleted_at), None, r2)
+    );
+    let c2 = goal(&db, ann, "a-c2").await?;
+    assert_eq!(
+        (c2.deleted_at, c2.parent_id, c2.root_id),
+        (None, Some(r2), r2)
+    );
+    assert_eq!(live_under(&db, r2).await?, (2, 0), "r2 and c2");
+    assert_true_roots(&db).await?;
+
+    // Restoring s3 brings back s3 alone: c1 was not in its batch and stays deleted.
+    let restored = trash::restore(&*db, ann, deletion.id).await?;
+    assert_eq!(restored, deletion.rows);
+    assert_eq!(goal(&db, ann, "a-s3").await?.deleted_at, None);
+    assert_eq!(goal(&db, ann, "a-c1").await?.deleted_at, Some(deleted_at));
+    assert_eq!(live_under(&db, r2).await?, (3, 0), "r2, s3 and c2");
+    source.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn escaped_nuls_in_json_are_dropped() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let file = TempFile::new();
+    build(&file, "a", true).await?;
+    // `\u0000` escapes in the file's text (SQLite keeps the backslashes): JSON parses them into
+    // NULs, which PostgreSQL's `jsonb` refuses.
+    alter(
+        &file,
+        &[concat!(
+            r#"UPDATE goals SET attributes = '{"a\u0000b": "x\u0000y"}', "#,
+            r#"targets = '[{"k\u0000": ["v\u0000w", 1]}]' WHERE id = 'a-r2'"#
+        )],
+    )
+    .await?;
+    let source = open(&file.url("ro")).await?;
+    assert_eq!(
+        count(
+            &source,
+            r"SELECT count(*) FROM goals WHERE instr(attributes, '\u0000') > 0"
+        )
+        .await?,
+        1
+    );
+
+    let report = import_for(&db, &source, ann).await?;
+    assert_eq!(report.created, per_table(CREATED));
+    let r2 = goal(&db, ann, "a-r2").await?;
+    assert_eq!(r2.attributes, Some(json!({"ab": "xy"})));
+    assert_eq!(r2.targets, Some(json!([{"k": ["vw", 1]}])));
+    let attributes = r2
+        .attributes
+        .as_ref()
+        .and_then(serde_json::Value::as_object)
+        .ok_or("no attributes object")?;
+    for (key, value) in attributes {
+        assert!(!key.contains('\0'), "{key:?}");
+        assert!(
+            !value.as_str().unwrap_or_default().contains('\0'),
+            "{value:?}"
+        );
+    }
+    source.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn text_in_a_number_column_is_missing_not_zero() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let file = TempFile::new();
+    build(&file, "a", true).await?;
+    alter(
+        &file,
+        &[
+            "INSERT INTO metric_values (id, activity_instance_id, metric_definition_id, \
+             split_definition_id, value) VALUES ('a-vx', 'a-n1', 'a-m2', 'a-sp2', 'abc')",
+            "UPDATE activity_instances SET duration_seconds = 'long' WHERE id = 'a-n3'",
+        ],
+    )
+    .await?;
+    let source = open(&file.url("ro")).await?;
+    // SQLite keeps text that is not a number as text, whatever the column's type; a cast
+    // would read it as 0.
+    assert_eq!(
+        count(
+            &source,
+            "SELECT count(*) FROM metric_values WHERE typeof(value) = 'text'"
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        count(
+            &source,
+            "SELECT count(*) FROM activity_instances WHERE typeof(duration_seconds) = 'text'"
+        )
+        .await?,
+        1
+    );
+
+    let report = import_for(&db, &source, ann).await?;
+    assert_eq!(report.created, per_table(CREATED));
+    // `SKIPPED`, and `vx`: a value that is not a number is not a value.
+    assert_eq!(report.skipped, per_table([3, 3, 0, 1, 0, 0, 0, 1, 3]));
+    assert_eq!(report.cleaned, per_table(CLEANED));
+    let vx = metric_values::Entity::find_by_id(imported_id(ann, "metric_values", "a-vx"))
+        .one(&*db)
+        .await?;
+    assert!(vx.is_none(), "{vx:?}");
+    assert_eq!(count(&db, "SELECT count(*) FROM metric_values").await?, 4);
+    // A duration that is not a number is missing, not 0 (and not counted as cleaned).
+    let n3 = instance(&db, ann, "a-n3").await?;
+    assert_eq!(n3.duration_seconds, None);
+    assert!(n3.time_start.is_some() && n3.time_stop.is_some());
+    source.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_client_may_not_take_an_imported_instance_id() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let bob = user(&db, "bob@example.com").await?;
+    let (_file, source) = fractal_file("a", true).await?;
+    import_for(&db, &source, ann).await?;
+    import_for(&db, &source, bob).await?;
+    let p1 = goal(&db, ann, "a-p1").await?.id;
+    let a1 = imported_id(ann, "activity_definitions", "a-a1");
+    let n1 = instance(&db, ann, "a-n1").await?;
+    let before = written(&db).await?;
+
+    // Ann's own n1 (of p1 and a1: not returned as the same instance), Bob's n1, and an id
+    // nobody imported: one refusal, which tells nothing about which exists.
+    let mut refusals = Vec::new();
+    for id in [
+        n1.id,
+        imported_id(bob, "activity_instances", "a-n1"),
+        imported_id(ann, "activity_instances", "a-never"),
+    ] {
+        let refused = sessions::add_instance(&*db, ann, p1, a1, Some(id)).await;
+        assert!(
+            refused.as_ref().is_err_and(|error| is_invalid(error, "id")),
+            "{refused:?}"
+        );
+        refusals.push(refused.err().map(|error| error.to_string()));
+        assert_eq!(written(&db).await?, before);
+    }
+    refusals.dedup();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(instance(&db, ann, "a-n1").await?, n1);
     source.close().await?;
     Ok(())
 }

@@ -45,7 +45,10 @@
 //! **Deleted rows** (`deleted_at` set) are imported deleted, with no `delete_batch_id` (no
 //! LifeOS delete removed them, so `restore` leaves them deleted). A row under a deleted
 //! parent (a goal, a session, a root, an activity) is imported deleted at its parent's time,
-//! as a LifeOS delete would have left it.
+//! as a LifeOS delete would have left it — also when the parent was deleted in LifeOS after
+//! an earlier import: a re-import never adds live rows under a deleted one. (Such rows carry
+//! no `delete_batch_id`: restoring that LifeOS delete leaves them deleted; a purge removes
+//! them.)
 //!
 //! **Cleaning.** The target's checks would refuse some original rows; they are imported with
 //! the offending values changed and counted in [`Report::cleaned`]: a deadline before
@@ -55,7 +58,9 @@
 //! in the file or already in LifeOS — the later ones (by `created_at`, then original id) are
 //! renamed `name (2)`, `name (3)`, …; a session stored with a parent loses it (and is linked
 //! to it instead). Text loses NUL characters (which PostgreSQL cannot store); an empty name
-//! becomes [`UNNAMED`]; JSON that does not parse is kept as a JSON string. Several metric
+//! becomes [`UNNAMED`]; JSON that does not parse is kept as a JSON string, and NULs escaped
+//! in JSON (`\u0000`) are dropped too; text in a number column reads as missing (SQLite
+//! would make it 0), so a metric value that is not a number is skipped. Several metric
 //! values of one (instance, metric, split) keep the most recently updated (`updated_at`,
 //! else `created_at`, then the greater original id); the others are skipped (counted), as is
 //! a value whose key LifeOS already holds under another id, or that is not a finite number.
@@ -64,7 +69,8 @@
 //! not ended, not deleted). When the user already has one, every open session of the file
 //! is imported closed; otherwise the newest (by `session_start`) stays open and the others
 //! are closed. A closed session ends at its latest instance's `time_stop`, or at its
-//! `session_start` when it has none ([`Report::closed`]).
+//! `session_start` when it has none, and takes the duration that gives unless it had one
+//! ([`Report::closed`]).
 //!
 //! **One transaction.** Everything is written in one transaction, in dependency order —
 //! goals (parents before children), links, groups, definitions, metric and split
@@ -1899,6 +1905,10 @@ fn close_sessions(
                 .get(&goal.model.id)
                 .map_or(start, |stop| (*stop).max(start));
             goal.model.session_end = Some(end);
+            if goal.model.total_duration_seconds.is_none() {
+                let seconds = end.signed_duration_since(start).num_seconds().max(0);
+                goal.model.total_duration_seconds = i32::try_from(seconds).ok();
+            }
             goal.closed = true;
         }
     }

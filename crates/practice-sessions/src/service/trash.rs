@@ -36,16 +36,16 @@
 //! deleted (unless this deletion deleted the root), a practice session none of whose linked
 //! short-term goals would be live, an instance whose session is deleted, a metric or split
 //! definition whose activity definition is deleted. A name taken meanwhile by a live row (the
-//! partial unique indexes) is `Core(Conflict)`; a practice session that was running while
-//! another one has started since is `Core(Conflict)` too (`uq_goals_one_active_session`).
-//! Either way nothing is restored.
+//! partial unique indexes) is `Core(Conflict)`; a practice session that was running, while
+//! another one has started since, is [`Error::SessionActive`]. Either way nothing is
+//! restored.
 //!
 //! **Purge** ([`purge`]) hard-deletes the caller's soft-deleted rows with `deleted_at` before
 //! an instant, whatever their batch (rows deleted before batches existed too), children first,
-//! in one transaction, and reports how many rows it removed per table. Every statement is
-//! scoped to the caller's roots (`root_id IN (SELECT id FROM goals WHERE user_id = ? AND
-//! parent_id IS NULL)`). The order, and what is skipped (it stays soft-deleted; a later purge
-//! takes it once nothing refers to it any more):
+//! in one transaction, and reports how many rows it removed per table. It goes fractal by
+//! fractal (the caller's goals that are their own root), each statement scoped by `root_id =
+//! ?` and served by its table's `root_id` index. The order, and what is skipped (it stays
+//! soft-deleted; a later purge takes it once nothing refers to it any more):
 //!
 //! 1. `metric_values` of the activity instances purged next;
 //! 2. `activity_instances`;
@@ -57,11 +57,19 @@
 //!    point at a group being purged;
 //! 6. `session_templates`;
 //! 7. the user's `practice_deletions` rows older than the instant — before the goals, so the
-//!    count is exact (a root's deletions would otherwise go with it by cascade);
+//!    count is exact (a root's deletions would otherwise go with it by cascade) — except a
+//!    deletion some of whose rows (other than goals) were skipped: it stays, so they can
+//!    still be restored;
 //! 8. `goals`, leaves first (repeated until none is left to purge): a goal is **skipped**
 //!    while it has a child goal (live, more recent or skipped), a practice session while it
 //!    has activity instances left, a root while any row of its fractal remains. Deleting a
 //!    goal removes its links to practice sessions by foreign key (not counted).
+//!
+//! **Concurrency** (PostgreSQL; SQLite's write transactions are serial): a delete and a move
+//! lock the root `FOR NO KEY UPDATE` first, and every write that adds rows under a root holds
+//! it `FOR SHARE` first (`scope::hold_root`), so a delete's set-based `UPDATE` cannot miss a
+//! row inserted beside it; a restore locks its deletion, then the root; a purge locks the
+//! deletions it may end, so a restore and a purge of one deletion never interleave.
 //!
 //! Every function acts for one user: another user's goal, group, definition, template,
 //! instance or deletion behaves exactly as a missing one (`Core(NotFound)`), and purge and

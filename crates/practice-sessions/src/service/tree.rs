@@ -22,7 +22,7 @@
 //! `ShortTermGoal`s of one root through a link (`practice_session_goals`, see
 //! [`super::sessions`]), not as their child. Its `ImmediateGoal`s hang under it, so its
 //! [`tree`] is its immediate-goal subtree. Any other placement is
-//! [`Error::Hierarchy`](crate::Error::Hierarchy).
+//! [`Error::Hierarchy`].
 //!
 //! # `root_id`
 //!
@@ -30,7 +30,7 @@
 //! in the same `INSERT`: the self-reference to `goals.id` holds at the statement's end on both
 //! backends); a practice session's is the root of its short-term goals (set by
 //! [`super::sessions`]); every other goal's is its parent's. A subtree only moves within its
-//! root ([`move_subtree`]; another root is [`Error::CrossRoot`](crate::Error::CrossRoot), since
+//! root ([`move_subtree`]; another root is [`Error::CrossRoot`], since
 //! its sessions and activity instances reference that root's definitions), so no move ever
 //! rewrites `root_id`.
 //!
@@ -45,9 +45,10 @@
 //!
 //! Every function acts for one user: another user's goal behaves exactly as a missing one
 //! (`Core(NotFound)`), and reads skip soft-deleted goals. Writes validate first and run in one
-//! transaction ([`lifeos_core::db::begin_write`]; on PostgreSQL they also lock, `FOR NO KEY
-//! UPDATE`, the rows they decide on — the parent whose children they number, the root in which
-//! a subtree moves, parents before children), set
+//! transaction ([`lifeos_core::db::begin_write`]; on PostgreSQL they first hold the root — `FOR
+//! SHARE` to add or number children, `FOR NO KEY UPDATE` to move a subtree, as deletes do — and
+//! then lock the rows they decide on, parents before children; see [`super::trash`] on
+//! concurrency), set
 //! `updated_at`, and write nothing when they fail. Timestamps written here are truncated to
 //! microseconds, the precision PostgreSQL stores, so a model returned by a write equals the
 //! one read back on both backends.
