@@ -767,7 +767,11 @@ async fn open_sessions_close_but_the_newest_or_the_users_active_one() -> TestRes
     );
     let b_p3 = goal(&db, ann, "b-p3").await?;
     assert_eq!(b_p3.session_end, b_p3.session_start);
-    assert_eq!(b_p3.total_duration_seconds, Some(0), "a closed session has its duration");
+    assert_eq!(
+        b_p3.total_duration_seconds,
+        Some(0),
+        "a closed session has its duration"
+    );
     let b_p2 = goal(&db, ann, "b-p2").await?;
     let p2_start = b_p2.session_start.ok_or("b-p2 has no start")?;
     assert_eq!(
