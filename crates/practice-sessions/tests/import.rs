@@ -25,8 +25,8 @@ use lifeos_testkit::TestDb;
 use lifeos_testkit::explain::assert_index_serves;
 use sea_orm::prelude::Uuid;
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter,
 };
 use serde_json::json;
 
@@ -862,6 +862,22 @@ async fn the_reads_of_the_target_are_served_by_indexes() -> TestResult {
         import_for(&db, &source, owner).await?;
         owners.push(owner);
     }
+    // A realistic history: a hundred ended sessions under every root, so that "a session"
+    // alone narrows nothing down and only the user's key does.
+    let (id, series) = match db.get_database_backend() {
+        DbBackend::Postgres => ("gen_random_uuid()", "generate_series(1, 100) AS n(x)"),
+        _ => (
+            "randomblob(16)",
+            "(WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100) \
+             SELECT x FROM n) AS n",
+        ),
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO goals (id, user_id, type, name, root_id, session_start, session_end) \
+         SELECT {id}, g.user_id, 'PracticeSession', 'Earlier', g.root_id, g.created_at, \
+         g.created_at FROM goals g, {series} WHERE g.type = 'UltimateGoal'"
+    ))
+    .await?;
     db.execute_unprepared("ANALYZE").await?;
     let owner = *owners.first().ok_or("no user")?;
     let roots = [

@@ -1,24 +1,38 @@
 //! Property tests, on SQLite and (with `LIFEOS_TEST_POSTGRES_URL`) PostgreSQL: after any
 //! random sequence of operations — create a child (under a random live goal, of a type the
-//! hierarchy allows), create a practice session (under random live short-term goals of one
-//! root, with an activity instance and a value), move a goal under another (refusals
-//! allowed), delete a goal, restore an earlier deletion (refusals allowed) — every row of
-//! every practice table, deleted or not, carries its true root: computed here, in Rust, from
-//! the goals read raw (a goal's parentless ancestor; a practice session's is its short-term
-//! goals'; instances and values through their session and instance; metric and split
-//! definitions through their activity definition). And a delete followed at once by the
-//! restore of that deletion leaves the visible tree exactly as it was; a refused move or
-//! restore leaves it unchanged.
+//! hierarchy allows), create a sibling mid- or short-term goal (what moves re-parent), create
+//! a practice session (under random live short-term goals of one root, with an activity
+//! instance and a value), move a goal, delete a goal, restore an earlier deletion that was not
+//! restored yet (refusals allowed) — every row of every practice table, deleted or not,
+//! carries its true root: computed here, in Rust, from the goals read raw (a goal's
+//! parentless ancestor; a practice session's is its short-term goals'; instances and values
+//! through their session and instance; metric and split definitions through their activity
+//! definition). And a delete followed at once by the restore of that deletion leaves the
+//! visible tree exactly as it was; a refused move or restore leaves it unchanged.
+//!
+//! A move mostly aims at a parent the hierarchy allows in the moved goal's own root (not its
+//! current parent): it must succeed, re-parent exactly that goal, last among its new siblings,
+//! and change nothing else. One move in five aims elsewhere on purpose: at a goal of another
+//! root (refused as `CrossRoot`), at the goal itself or one of its descendants (refused as
+//! `Cycle`), or anywhere at all (refusals allowed). Every sequence carries one move of the
+//! first kind, and the run counts the re-parentings that succeeded: a run that made (almost)
+//! none would prove nothing about moves, so it fails.
+//!
+//! Cases: `PROPTEST_CASES` when set, else 8 on SQLite and 4 on PostgreSQL (each case builds a
+//! database).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lifeos_entity::UserId;
+use lifeos_practice_sessions::Error;
 use lifeos_practice_sessions::entity::goals::{self, GoalType};
 use lifeos_practice_sessions::service::activities::{self, NewDefinition, NewMetric};
 use lifeos_practice_sessions::service::sessions::{self, NewSession};
 use lifeos_practice_sessions::service::{trash, tree};
 use lifeos_testkit::TestDb;
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use sea_orm::prelude::Uuid;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
@@ -33,51 +47,138 @@ type Fallible<T> = Result<T, Box<dyn std::error::Error>>;
 enum Op {
     /// A child of an allowed type under a live goal.
     Child { parent: usize, kind: usize },
+    /// A `MidTermGoal` under a live long-term goal, or a `ShortTermGoal` under a live
+    /// mid-term goal: a sibling of goals that moves can then re-parent.
+    Sibling { parent: usize },
     /// A practice session under live short-term goals of one live root.
     Session { root: usize, goals: Vec<usize> },
-    /// A live goal moved under another live goal (refusals allowed).
-    Move { goal: usize, parent: usize },
+    /// A live goal moved where `aim` says.
+    Move {
+        goal: usize,
+        parent: usize,
+        aim: Aim,
+    },
     /// A live goal deleted — and, when `restore_now`, restored at once.
     Delete { goal: usize, restore_now: bool },
-    /// An earlier deletion restored (refusals allowed).
+    /// A deletion not restored yet, restored (refusals allowed).
     Restore { deletion: usize },
+}
+
+/// Where a move aims.
+#[derive(Clone, Copy, Debug)]
+enum Aim {
+    /// A live goal with a parent, under a live goal of its root whose type the hierarchy
+    /// allows above it, other than its current parent: must succeed.
+    Allowed,
+    /// A live goal with a parent, under a live goal of another root: must be refused as
+    /// `CrossRoot`.
+    OtherRoot,
+    /// A live goal with a parent, under itself or one of its live descendants: must be
+    /// refused as `Cycle`.
+    Descendant,
+    /// Any live goal under any live goal: refusals allowed.
+    Anywhere,
+}
+
+/// Four moves in five aim at an allowed parent; the fifth at a refusal (or anywhere).
+fn aim() -> impl Strategy<Value = Aim> {
+    prop_oneof![
+        12 => Just(Aim::Allowed),
+        1 => Just(Aim::OtherRoot),
+        1 => Just(Aim::Descendant),
+        1 => Just(Aim::Anywhere),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (any::<usize>(), any::<usize>())
+        3 => (any::<usize>(), any::<usize>())
             .prop_map(|(parent, kind)| Op::Child { parent, kind }),
+        3 => any::<usize>().prop_map(|parent| Op::Sibling { parent }),
         2 => (any::<usize>(), prop::collection::vec(any::<usize>(), 1..3))
             .prop_map(|(root, goals)| Op::Session { root, goals }),
-        2 => (any::<usize>(), any::<usize>())
-            .prop_map(|(goal, parent)| Op::Move { goal, parent }),
+        4 => (any::<usize>(), any::<usize>(), aim())
+            .prop_map(|(goal, parent, aim)| Op::Move { goal, parent, aim }),
         2 => (any::<usize>(), any::<bool>())
             .prop_map(|(goal, restore_now)| Op::Delete { goal, restore_now }),
-        1 => any::<usize>().prop_map(|deletion| Op::Restore { deletion }),
+        2 => any::<usize>().prop_map(|deletion| Op::Restore { deletion }),
     ]
 }
 
-/// Cases per run: each builds a database, so few — fewer still on PostgreSQL.
+/// 1 to 12 operations, one of them (at a random place) a move to an allowed parent.
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    (
+        prop::collection::vec(op(), 0..12),
+        any::<usize>(),
+        any::<usize>(),
+        any::<usize>(),
+    )
+        .prop_map(|(mut ops, at, goal, parent)| {
+            let at = at % (ops.len() + 1);
+            ops.insert(
+                at,
+                Op::Move {
+                    goal,
+                    parent,
+                    aim: Aim::Allowed,
+                },
+            );
+            ops
+        })
+}
+
+/// Cases per run: `PROPTEST_CASES` when set; otherwise few, since each builds a database —
+/// fewer still on PostgreSQL.
 fn cases() -> u32 {
-    if lifeos_testkit::backend() == DbBackend::Postgres {
-        4
-    } else {
-        8
+    let set = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|raw| raw.trim().parse::<u32>().ok());
+    match set {
+        Some(cases) => cases,
+        None if lifeos_testkit::backend() == DbBackend::Postgres => 4,
+        None => 8,
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(),
+#[test]
+fn root_ids_stay_true_and_restore_undoes_delete() -> TestResult {
+    let cases = cases();
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
         max_shrink_iters: 32,
+        source_file: Some(file!()),
         ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn root_ids_stay_true_and_restore_undoes_delete(ops in prop::collection::vec(op(), 1..=12)) {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(check(ops)).map_err(|error| TestCaseError::fail(error.to_string()))?;
+    });
+    // Successful moves that changed a goal's parent, over all cases.
+    let reparented = AtomicUsize::new(0);
+    let result = runner.run(&ops(), |ops| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| TestCaseError::fail(error.to_string()))?;
+        let moved = runtime
+            .block_on(check(ops))
+            .map_err(|error| TestCaseError::fail(error.to_string()))?;
+        reparented.fetch_add(moved, Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(error) = result {
+        return Err(format!("{error}\n{runner}").into());
     }
+    // Every case carries a move to an allowed parent; it finds none only when deletes have
+    // first taken every candidate of both fractals (each starts with two short-term goals
+    // under one mid-term goal and a second, empty, mid-term goal), which is rare. So at
+    // least half the cases (at least one) must have re-parented a goal.
+    let reparented = reparented.load(Ordering::Relaxed);
+    let minimum = usize::try_from(cases.div_ceil(2))?;
+    if reparented < minimum {
+        return Err(format!(
+            "{cases} cases re-parented {reparented} goals, fewer than {minimum}: \
+             the moves do not exercise re-parenting"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The item `index` picks (modulo the count), if there is any.
@@ -85,16 +186,31 @@ fn pick<T>(items: &[T], index: usize) -> Option<&T> {
     items.get(index.checked_rem(items.len())?)
 }
 
+/// Whether `id` is `ancestor` or lies under it, by the `parent_id`s in `parents`.
+fn under(parents: &BTreeMap<Uuid, Option<Uuid>>, id: Uuid, ancestor: Uuid) -> bool {
+    let mut current = Some(id);
+    for _ in 0..=parents.len() {
+        match current {
+            Some(goal) if goal == ancestor => return true,
+            Some(goal) => current = parents.get(&goal).copied().flatten(),
+            None => return false,
+        }
+    }
+    false
+}
+
 /// Where the operations run: the user, each root's activity definition and metric, the
-/// deletions made so far, a counter for names.
+/// deletions made and not restored yet, a counter for names, the re-parentings so far.
 struct World {
     owner: UserId,
     definitions: BTreeMap<Uuid, (Uuid, Uuid)>,
     deletions: Vec<Uuid>,
     names: u32,
+    reparented: usize,
 }
 
-async fn check(ops: Vec<Op>) -> TestResult {
+/// Runs one case; returns how many moves re-parented a goal.
+async fn check(ops: Vec<Op>) -> Fallible<usize> {
     let db = TestDb::at_head().await?;
     let owner = lifeos_testkit::user(&db, "ann@example.com").await?;
     let mut world = World {
@@ -102,6 +218,7 @@ async fn check(ops: Vec<Op>) -> TestResult {
         definitions: BTreeMap::new(),
         deletions: Vec::new(),
         names: 0,
+        reparented: 0,
     };
     // Two fractals, each with an activity definition of one metric.
     for name in ["Piano", "Chess"] {
@@ -127,9 +244,11 @@ async fn check(ops: Vec<Op>) -> TestResult {
         world
             .definitions
             .insert(root, (created.definition.id, metric));
-        // A branch down to two short-term goals, and a session serving both, performed once.
+        // A branch down to two short-term goals, with a second (empty) mid-term goal they can
+        // move to, and a session serving both, performed once.
         let long = tree::create_child(&*db, owner, root, GoalType::LongTermGoal, "Long").await?;
         let mid = tree::create_child(&*db, owner, long.id, GoalType::MidTermGoal, "Mid").await?;
+        tree::create_child(&*db, owner, long.id, GoalType::MidTermGoal, "Mid b").await?;
         let mut shorts = Vec::new();
         for name in ["Short a", "Short b"] {
             let short =
@@ -159,7 +278,7 @@ async fn check(ops: Vec<Op>) -> TestResult {
             .await
             .map_err(|error| format!("after {op:?}: {error}"))?;
     }
-    Ok(())
+    Ok(world.reparented)
 }
 
 /// The live goals, by id (creation order).
@@ -169,6 +288,15 @@ async fn live_goals(db: &DatabaseConnection) -> Fallible<Vec<goals::Model>> {
         .order_by_asc(goals::Column::Id)
         .all(db)
         .await?)
+}
+
+/// Fails when the visible tree is no longer `before` after a refused `what`.
+async fn unchanged(db: &DatabaseConnection, before: &Visible, what: &str) -> TestResult {
+    if visible(db).await? == *before {
+        Ok(())
+    } else {
+        Err(format!("a refused {what} changed the visible tree").into())
+    }
 }
 
 async fn apply(db: &DatabaseConnection, world: &mut World, op: &Op) -> TestResult {
@@ -190,6 +318,26 @@ async fn apply(db: &DatabaseConnection, world: &mut World, op: &Op) -> TestResul
                 return Ok(());
             };
             tree::create_child(db, owner, parent.id, *kind, &name).await?;
+        }
+        Op::Sibling { parent } => {
+            let parents: Vec<&goals::Model> = live
+                .iter()
+                .filter(|goal| {
+                    matches!(
+                        goal.goal_type,
+                        GoalType::LongTermGoal | GoalType::MidTermGoal
+                    )
+                })
+                .collect();
+            let Some(parent) = pick(&parents, *parent) else {
+                return Ok(());
+            };
+            let kind = if parent.goal_type == GoalType::LongTermGoal {
+                GoalType::MidTermGoal
+            } else {
+                GoalType::ShortTermGoal
+            };
+            tree::create_child(db, owner, parent.id, kind, &name).await?;
         }
         Op::Session { root, goals: picks } => {
             let roots: Vec<&goals::Model> = live
@@ -231,18 +379,8 @@ async fn apply(db: &DatabaseConnection, world: &mut World, op: &Op) -> TestResul
             let instance = sessions::add_instance(db, owner, session.id, definition, None).await?;
             sessions::record_value(db, owner, instance.id, metric, None, 1.5).await?;
         }
-        Op::Move { goal, parent } => {
-            let (Some(goal), Some(parent)) = (pick(&live, *goal), pick(&live, *parent)) else {
-                return Ok(());
-            };
-            let before = visible(db).await?;
-            if tree::move_subtree(db, owner, goal.id, parent.id)
-                .await
-                .is_err()
-                && visible(db).await? != before
-            {
-                return Err("a refused move changed the visible tree".into());
-            }
+        Op::Move { goal, parent, aim } => {
+            world.reparented += move_goal(db, owner, &live, *goal, *parent, *aim).await?;
         }
         Op::Delete { goal, restore_now } => {
             let Some(goal) = pick(&live, *goal) else {
@@ -272,16 +410,189 @@ async fn apply(db: &DatabaseConnection, world: &mut World, op: &Op) -> TestResul
             }
         }
         Op::Restore { deletion } => {
-            let Some(deletion) = pick(&world.deletions, *deletion).copied() else {
+            let Some(slot) = deletion.checked_rem(world.deletions.len()) else {
+                return Ok(());
+            };
+            let Some(deletion) = world.deletions.get(slot).copied() else {
                 return Ok(());
             };
             let before = visible(db).await?;
-            if trash::restore(db, owner, deletion).await.is_err() && visible(db).await? != before {
-                return Err("a refused restore changed the visible tree".into());
+            match trash::restore(db, owner, deletion).await {
+                // Restored: it cannot be restored again.
+                Ok(_) => {
+                    world.deletions.remove(slot);
+                }
+                // Refused (a parent still deleted, …): it stays, to be tried again.
+                Err(
+                    Error::ParentDeleted { .. }
+                    | Error::SessionActive { .. }
+                    | Error::Core(lifeos_core::Error::Conflict(_)),
+                ) => unchanged(db, &before, "restore").await?,
+                Err(error) => {
+                    return Err(format!(
+                        "restoring deletion {deletion}, not restored yet: {error}"
+                    )
+                    .into());
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Moves a live goal (picked by `goal`) under another (picked by `parent`) as `aim` says, and
+/// checks the outcome; returns 1 when the move changed the goal's parent, else 0.
+async fn move_goal(
+    db: &DatabaseConnection,
+    owner: UserId,
+    live: &[goals::Model],
+    goal: usize,
+    parent: usize,
+    aim: Aim,
+) -> Fallible<usize> {
+    let parents: BTreeMap<Uuid, Option<Uuid>> =
+        live.iter().map(|goal| (goal.id, goal.parent_id)).collect();
+    // Roots and practice sessions never move.
+    let movable: Vec<&goals::Model> = live
+        .iter()
+        .filter(|goal| goal.parent_id.is_some())
+        .collect();
+    let before = visible(db).await?;
+    match aim {
+        Aim::Allowed => {
+            let choices: Vec<(&goals::Model, Vec<&goals::Model>)> = movable
+                .iter()
+                .map(|moving| {
+                    let targets: Vec<&goals::Model> = live
+                        .iter()
+                        .filter(|target| {
+                            target.root_id == moving.root_id
+                                && Some(target.id) != moving.parent_id
+                                && tree::allowed_children(target.goal_type)
+                                    .contains(&moving.goal_type)
+                                && !under(&parents, target.id, moving.id)
+                        })
+                        .collect();
+                    (*moving, targets)
+                })
+                .filter(|(_, targets)| !targets.is_empty())
+                .collect();
+            let Some((moving, targets)) = pick(&choices, goal) else {
+                return Ok(0);
+            };
+            let Some(target) = pick(targets, parent) else {
+                return Ok(0);
+            };
+            let moved = tree::move_subtree(db, owner, moving.id, target.id)
+                .await
+                .map_err(|error| {
+                    format!(
+                        "moving {:?} {} under {:?} {} of its root was refused: {error}",
+                        moving.goal_type, moving.id, target.goal_type, target.id
+                    )
+                })?;
+            if moved.parent_id != Some(target.id) || moved.root_id != moving.root_id {
+                return Err(format!(
+                    "moved {} has parent {:?} and root {}, not {} and {}",
+                    moved.id, moved.parent_id, moved.root_id, target.id, moving.root_id
+                )
+                .into());
+            }
+            if let Some(sibling) = before
+                .goals
+                .iter()
+                .find(|other| other.1 == Some(target.id) && other.4 >= moved.sort_order)
+            {
+                return Err(format!(
+                    "moved {} (sort order {}) is not last among its new siblings: {sibling:?}",
+                    moved.id, moved.sort_order
+                )
+                .into());
+            }
+            // Exactly the moved goal's parent and place changed.
+            let mut expected = before;
+            for entry in &mut expected.goals {
+                if entry.0 == moved.id {
+                    entry.1 = Some(target.id);
+                    entry.4 = moved.sort_order;
+                }
+            }
+            let after = visible(db).await?;
+            if after != expected {
+                return Err(format!(
+                    "moving {} changed more than its parent and place:\n\
+                     expected {expected:?}\nafter {after:?}",
+                    moved.id
+                )
+                .into());
+            }
+            Ok(1)
+        }
+        Aim::OtherRoot => {
+            let Some(moving) = pick(&movable, goal) else {
+                return Ok(0);
+            };
+            let elsewhere = |target: &&goals::Model| target.root_id != moving.root_id;
+            // Preferably a parent of an allowed type, so only the root is wrong.
+            let mut targets: Vec<&goals::Model> = live
+                .iter()
+                .filter(elsewhere)
+                .filter(|target| {
+                    tree::allowed_children(target.goal_type).contains(&moving.goal_type)
+                })
+                .collect();
+            if targets.is_empty() {
+                targets = live.iter().filter(elsewhere).collect();
+            }
+            let Some(target) = pick(&targets, parent) else {
+                return Ok(0);
+            };
+            let refused = tree::move_subtree(db, owner, moving.id, target.id).await;
+            if !matches!(refused, Err(Error::CrossRoot { .. })) {
+                return Err(format!(
+                    "moving {} under {} of another root gave {refused:?}",
+                    moving.id, target.id
+                )
+                .into());
+            }
+            unchanged(db, &before, "move").await?;
+            Ok(0)
+        }
+        Aim::Descendant => {
+            let Some(moving) = pick(&movable, goal) else {
+                return Ok(0);
+            };
+            let below: Vec<&goals::Model> = live
+                .iter()
+                .filter(|target| under(&parents, target.id, moving.id))
+                .collect();
+            let Some(target) = pick(&below, parent) else {
+                return Ok(0);
+            };
+            let refused = tree::move_subtree(db, owner, moving.id, target.id).await;
+            if !matches!(refused, Err(Error::Cycle { goal: cycled }) if cycled == moving.id) {
+                return Err(format!(
+                    "moving {} under {} (itself or below it) gave {refused:?}",
+                    moving.id, target.id
+                )
+                .into());
+            }
+            unchanged(db, &before, "move").await?;
+            Ok(0)
+        }
+        Aim::Anywhere => {
+            let (Some(moving), Some(target)) = (pick(live, goal), pick(live, parent)) else {
+                return Ok(0);
+            };
+            match tree::move_subtree(db, owner, moving.id, target.id).await {
+                Ok(moved) => Ok(usize::from(moving.parent_id != moved.parent_id)),
+                Err(_) => {
+                    unchanged(db, &before, "move").await?;
+                    Ok(0)
+                }
+            }
+        }
+    }
 }
 
 /// Every row `sql` selects.

@@ -5,8 +5,8 @@
 //! (`ParentDeleted`) or into a name taken meanwhile (`Conflict`), writing nothing; purge
 //! removes only rows deleted before its instant, children first, skipping definitions still
 //! referred to, and reports its counts; a deleted name can be reused; another user's ids are
-//! not found and change nothing; the restore and the deletions list are served by their
-//! indexes.
+//! not found and change nothing; every table's restore and purge selection are served by its
+//! `root_id` indexes, and the deletions list by its index.
 
 use std::collections::BTreeMap;
 
@@ -832,26 +832,50 @@ async fn another_users_ids_are_not_found_and_change_nothing() -> TestResult {
     Ok(())
 }
 
+/// The indexes of `table` (one of [`trash::BATCHED`]) that lead with `root_id` and hold every
+/// row. The partial unique name indexes (`uq_…_root_name`, live rows only) and the partial
+/// goal indexes (`idx_goals_completed`, `idx_goals_practice_sessions`) cannot serve a
+/// restore or a purge: their conditions are not implied by the statements'.
+fn root_indexes(table: &str) -> Fallible<&'static [&'static str]> {
+    Ok(match table {
+        "goals" => &["idx_goals_root_id", "idx_goals_root_type"],
+        "activity_groups" => &["idx_activity_groups_root"],
+        "activity_definitions" => &["idx_activity_definitions_root"],
+        "metric_definitions" => &["idx_metric_definitions_root"],
+        "split_definitions" => &["idx_split_definitions_root"],
+        "activity_instances" => &[
+            "idx_activity_instances_root",
+            "idx_activity_instances_root_date",
+        ],
+        "session_templates" => &["idx_session_templates_root"],
+        other => return Err(format!("no root_id indexes listed for {other}").into()),
+    })
+}
+
 #[tokio::test]
 async fn restore_purge_and_the_deletions_list_are_served_by_their_indexes() -> TestResult {
     let db = TestDb::at_head().await?;
     let backend = db.get_database_backend();
-    let (series, new_id) = if backend == DbBackend::Postgres {
+    let (series, new_id, empty_json) = if backend == DbBackend::Postgres {
         (
             "SELECT g FROM generate_series(1, 300) AS g",
             "gen_random_uuid()",
+            "CAST('{}' AS jsonb)",
         )
     } else {
         (
             "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 300) \
              SELECT g FROM s",
             "randomblob(16)",
+            "'{}'",
         )
     };
     let p = |n: usize| placeholder(backend, n);
     let ann = user(&db, "ann@example.com").await?;
     let bob = user(&db, "bob@example.com").await?;
-    // Three fractals of 300 goals, 300 instances and 300 deletions each.
+    // Three fractals, each with 300 rows in every table a delete soft-deletes (goals, groups,
+    // activity definitions, metric and split definitions of one of them, instances,
+    // templates) and 300 deletions.
     let mut roots = Vec::new();
     for (owner, name) in [(ann, "Piano"), (ann, "Chess"), (bob, "Violin")] {
         let root = tree::create_root(&*db, owner, name).await?.id;
@@ -906,6 +930,55 @@ async fn restore_purge_and_the_deletions_list_are_served_by_their_indexes() -> T
             vec![session.into(), definition.into(), root.into()],
         )
         .await?;
+        let template_values = format!("'template ' || CAST(g AS TEXT), {empty_json}");
+        for (table, columns, values) in [
+            ("activity_groups", "name", "'group ' || CAST(g AS TEXT)"),
+            (
+                "activity_definitions",
+                "name",
+                "'definition ' || CAST(g AS TEXT)",
+            ),
+            (
+                "session_templates",
+                "name, template_data",
+                template_values.as_str(),
+            ),
+        ] {
+            execute(
+                &db,
+                format!(
+                    "INSERT INTO {table} (id, root_id, {columns}) \
+                     SELECT {new_id}, {}, {values} FROM ({series}) AS series",
+                    p(1)
+                ),
+                vec![root.into()],
+            )
+            .await?;
+        }
+        for (table, columns, values) in [
+            (
+                "metric_definitions",
+                "name, unit",
+                "'metric ' || CAST(g AS TEXT), 'count'",
+            ),
+            (
+                "split_definitions",
+                "name, \"order\"",
+                "'split ' || CAST(g AS TEXT), g",
+            ),
+        ] {
+            execute(
+                &db,
+                format!(
+                    "INSERT INTO {table} (id, activity_id, root_id, {columns}) \
+                     SELECT {new_id}, {}, {}, {values} FROM ({series}) AS series",
+                    p(1),
+                    p(2)
+                ),
+                vec![definition.into(), root.into()],
+            )
+            .await?;
+        }
         execute(
             &db,
             format!(
@@ -925,42 +998,22 @@ async fn restore_purge_and_the_deletions_list_are_served_by_their_indexes() -> T
 
     let root = roots[0];
     let batch = Uuid::now_v7();
-    let goals = trash::restore_sql(backend, "goals", root, batch)?;
-    assert_served_by_one_of(
-        &db,
-        &goals,
-        &["idx_goals_root_id", "idx_goals_root_type"],
-        "root_id",
-    )
-    .await?;
-    let instances = trash::restore_sql(backend, "activity_instances", root, batch)?;
-    assert_served_by_one_of(
-        &db,
-        &instances,
-        &[
-            "idx_activity_instances_root",
-            "idx_activity_instances_root_date",
-        ],
-        "root_id",
-    )
-    .await?;
+    // Each restore statement, and each purge selection, finds its rows by `root_id`.
     for table in trash::BATCHED {
-        trash::restore_sql(backend, table, root, batch)?;
+        let indexes = root_indexes(table)?;
+        let restore = trash::restore_sql(backend, table, root, batch)?;
+        assert_served_by_one_of(&db, &restore, indexes, "root_id")
+            .await
+            .map_err(|error| format!("restoring {table}: {error}"))?;
+        let selection = trash::purge_selection_sql(backend, table, root, Utc::now())?;
+        assert_served_by_one_of(&db, &selection, indexes, "root_id")
+            .await
+            .map_err(|error| format!("purging {table}: {error}"))?;
     }
     let unknown = trash::restore_sql(backend, "metric_values", root, batch);
     assert!(unknown.is_err(), "only the tables deletes write");
-
-    let selection = trash::purge_selection_sql(backend, "activity_instances", root, Utc::now())?;
-    assert_served_by_one_of(
-        &db,
-        &selection,
-        &[
-            "idx_activity_instances_root",
-            "idx_activity_instances_root_date",
-        ],
-        "root_id",
-    )
-    .await?;
+    let unknown = trash::purge_selection_sql(backend, "metric_values", root, Utc::now());
+    assert!(unknown.is_err(), "only the tables deletes write");
 
     let list = trash::deletions_sql(backend, ann);
     assert_index_serves(&db, &list, "idx_practice_deletions_user_deleted", "user_id").await?;

@@ -4,7 +4,7 @@
 //! (a type the hierarchy forbids, a blank name, a deadline before creation, a move to another
 //! root, under the goal's own subtree, of a root or a session, a bad reorder list) writes
 //! nothing; another user's ids behave as missing ones through every function; the subtree
-//! CTE is served by the `parent_id` index.
+//! CTE is served by the `parent_id` index, the roots by the `(user_id, parent_id)` index.
 
 use std::collections::HashMap;
 
@@ -868,5 +868,77 @@ async fn the_subtree_is_read_through_the_parent_index() -> TestResult {
         .map(|child| child.goal.sort_order)
         .collect();
     assert_eq!(places, (0..8).collect::<Vec<_>>());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_roots_are_read_through_the_user_parent_index() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let backend = db.get_database_backend();
+    // Six users with two roots each (made by the service) and ten practice sessions each
+    // (parentless too), and under each root 8 long-term goals of 8 mid-term goals each
+    // (inserted in bulk, parents first): 936 goals, 72 of them parentless; then statistics.
+    let mut rows = Vec::new();
+    let mut subject = None;
+    for email in [
+        "a@example.com",
+        "b@example.com",
+        "c@example.com",
+        "d@example.com",
+        "e@example.com",
+        "f@example.com",
+    ] {
+        let owner = user(&db, email).await?;
+        let mut roots = Vec::new();
+        for r in 0..2 {
+            let root = tree::create_root(&*db, owner, &format!("Root {r}")).await?;
+            for l in 0..8 {
+                let long = Uuid::now_v7();
+                rows.push(bulk_goal(
+                    owner,
+                    GoalType::LongTermGoal,
+                    long,
+                    root.id,
+                    root.id,
+                    l,
+                ));
+                for m in 0..8 {
+                    rows.push(bulk_goal(
+                        owner,
+                        GoalType::MidTermGoal,
+                        Uuid::now_v7(),
+                        long,
+                        root.id,
+                        m,
+                    ));
+                }
+            }
+            roots.push(root);
+        }
+        let first = roots.first().ok_or("no root")?.id;
+        for _ in 0..10 {
+            session(&db, owner, first).await?;
+        }
+        subject = Some((owner, roots));
+    }
+    for chunk in rows.chunks(400) {
+        goals::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&*db)
+            .await?;
+    }
+    assert_eq!(rows_in(&db, &["goals"]).await?, vec![936]);
+    db.execute_unprepared("ANALYZE").await?;
+
+    let (owner, roots) = subject.ok_or("no subject")?;
+    let sql = tree::roots_sql(backend, owner);
+    // Both columns bound the search: the user's parentless goals, not all of the user's goals
+    // (nor every user's parentless ones).
+    assert_index_serves(&db, &sql, "idx_goals_user_parent", "user_id").await?;
+    assert_index_serves(&db, &sql, "idx_goals_user_parent", "parent_id").await?;
+    assert_eq!(
+        tree::roots(&*db, owner).await?,
+        roots,
+        "the user's roots, in order, without the sessions"
+    );
     Ok(())
 }

@@ -216,12 +216,12 @@ pub fn lookups(backend: DbBackend, user: UserId, roots: &[Uuid]) -> Vec<Lookup> 
         sql: statement.to_string(),
     };
     vec![
-        lookup(
-            GOALS,
-            &["uq_goals_one_active_session"],
-            "user_id",
-            active_session(user).build(backend),
-        ),
+        Lookup {
+            table: GOALS,
+            indexes: &["uq_goals_one_active_session", "idx_goals_user_parent"],
+            column: "user_id",
+            sql: crate::service::sessions::active_sql(backend, user),
+        },
         lookup(
             GOALS,
             &["idx_goals_root_id", "idx_goals_root_type"],
@@ -306,7 +306,7 @@ where
             goal.exists = imported.contains(&goal.model.id);
         }
     }
-    let active = active_session(user).one(&txn).await?;
+    let active = crate::service::sessions::active(&txn, user).await?;
     close_sessions(
         &mut plan.goals,
         active.map(|session| session.id),
@@ -1823,16 +1823,6 @@ fn plan_values(
 // ---------------------------------------------------------------------------------------
 // Against the target
 // ---------------------------------------------------------------------------------------
-
-/// The user's active practice session (served by `uq_goals_one_active_session`).
-fn active_session(user: UserId) -> Select<goals::Entity> {
-    goals::Entity::find()
-        .filter(goals::Column::UserId.eq(user))
-        .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
-        .filter(goals::Column::SessionStart.is_not_null())
-        .filter(goals::Column::SessionEnd.is_null())
-        .filter(goals::Column::DeletedAt.is_null())
-}
 
 fn goals_under(roots: &[Uuid]) -> Select<goals::Entity> {
     goals::Entity::find().filter(goals::Column::RootId.is_in(roots.iter().copied()))

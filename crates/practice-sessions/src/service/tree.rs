@@ -62,7 +62,7 @@ use sea_orm::prelude::Uuid;
 use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
     TransactionSession, TransactionTrait, Value,
 };
 
@@ -423,15 +423,23 @@ pub async fn get<C: ConnectionTrait>(db: &C, user: UserId, goal: Uuid) -> Result
 /// # Errors
 /// On a database failure.
 pub async fn roots<C: ConnectionTrait>(db: &C, user: UserId) -> Result<Vec<goals::Model>> {
-    Ok(ordered(
+    Ok(roots_query(user).all(db).await?)
+}
+
+/// The statement [`roots`] runs for `user` on `backend`, values inlined: what a query-plan
+/// test explains (`idx_goals_user_parent` serves it).
+pub fn roots_sql(backend: DbBackend, user: UserId) -> String {
+    roots_query(user).build(backend).to_string()
+}
+
+fn roots_query(user: UserId) -> Select<goals::Entity> {
+    ordered(
         goals::Entity::find()
             .filter(goals::Column::ParentId.is_null())
             .filter(goals::Column::UserId.eq(user))
             .filter(goals::Column::GoalType.ne(GoalType::PracticeSession))
             .filter(goals::Column::DeletedAt.is_null()),
     )
-    .all(db)
-    .await?)
 }
 
 /// The live children of the user's live goal `goal`, by `sort_order`, `created_at`, `id`.
