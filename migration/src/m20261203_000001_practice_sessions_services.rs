@@ -172,10 +172,19 @@ impl MigrationTrait for Migration {
         // Several active sessions of one user in history: all but the latest-started close
         // at the start of the next session (any, ended or not) started after them, with the
         // duration that gives (computed first: SQLite's UPDATE would see its own changes).
+        // Instants compared as instants (SQLite holds text, whose spellings may differ).
+        let at = |column: &str| {
+            if postgres {
+                column.to_owned()
+            } else {
+                format!("julianday({column})")
+            }
+        };
         let after = |alias: &str| {
+            let (theirs, ours) = (at(&format!("{alias}.session_start")), at("g.session_start"));
             format!(
-                "{alias}.user_id = g.user_id AND ({alias}.session_start > g.session_start \
-                 OR ({alias}.session_start = g.session_start AND {alias}.id > g.id))"
+                "{alias}.user_id = g.user_id AND ({theirs} > {ours} \
+                 OR ({theirs} = {ours} AND {alias}.id > g.id))"
             )
         };
         exec(
@@ -183,20 +192,24 @@ impl MigrationTrait for Migration {
             &format!(
                 "CREATE TEMPORARY TABLE practice_closing AS SELECT g.id AS id, \
                  g.user_id AS user_id, g.session_start AS starts, \
-                 (SELECT min(n.session_start) FROM goals n WHERE n.type = 'PracticeSession' \
-                 AND n.session_start IS NOT NULL AND n.deleted_at IS NULL AND {n_after}) AS ends \
+                 (SELECT n.session_start FROM goals n WHERE n.type = 'PracticeSession' \
+                 AND n.session_start IS NOT NULL AND n.deleted_at IS NULL AND {n_after} \
+                 ORDER BY {n_start} LIMIT 1) AS ends \
                  FROM goals g WHERE {ACTIVE} AND EXISTS (SELECT 1 FROM goals a \
                  WHERE {a_active} AND {a_after})",
                 n_after = after("n"),
+                n_start = at("n.session_start"),
                 a_active = ACTIVE.replace("g.", "a."),
                 a_after = after("a"),
             ),
         )
         .await?;
+        // Whole seconds (as the services count them), at most what an INTEGER holds.
         let seconds = if postgres {
-            "CAST(round(EXTRACT(EPOCH FROM (c.ends - c.starts))) AS INTEGER)"
+            "CAST(LEAST(floor(EXTRACT(EPOCH FROM (c.ends - c.starts))), 2147483647) AS INTEGER)"
         } else {
-            "CAST(round((julianday(c.ends) - julianday(c.starts)) * 86400.0) AS INTEGER)"
+            "CAST(min(round((julianday(c.ends) - julianday(c.starts)) * 86400.0, 3), \
+             2147483647) AS INTEGER)"
         };
         exec(
             manager,

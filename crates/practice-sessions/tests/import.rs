@@ -6,7 +6,7 @@
 //! open sessions closed but one, rows the target's checks would refuse cleaned; files that
 //! are not such databases (and unknown users) refused with nothing written; the reads of the
 //! target served by indexes; a re-import under rows the user deleted in LifeOS creates its
-//! new rows deleted (and a restore leaves them so); escaped NULs dropped from JSON; text in a
+//! new rows deleted (and a restore brings them back); escaped NULs dropped from JSON; text in a
 //! number column read as missing, not 0; imported instance ids refused to clients.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -22,7 +22,7 @@ use lifeos_practice_sessions::entity::{
 use lifeos_practice_sessions::service::import::{self, Lookup, Report, TABLES, imported_id};
 use lifeos_practice_sessions::service::{sessions, trash};
 use lifeos_testkit::TestDb;
-use lifeos_testkit::explain::assert_index_serves;
+use lifeos_testkit::explain::assert_served_by_one_of;
 use sea_orm::prelude::Uuid;
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
@@ -828,6 +828,24 @@ async fn files_that_are_not_fractal_goals_databases_are_refused() -> TestResult 
         source.close().await?;
     }
 
+    // A file that is not SQLite at all.
+    let text = TempFile::new();
+    std::fs::write(&text.0, "id,name\n1,not a database\n")?;
+    // (The driver may refuse it already when connecting; else the import refuses it.)
+    if let Ok(source) = open(&text.url("ro")).await {
+        let error = import_for(&db, &source, ann)
+            .await
+            .err()
+            .ok_or("a text file was imported")?;
+        assert!(is_invalid(&error, "source"), "{error}");
+        assert!(
+            error.to_string().contains("not a fractal-goals database"),
+            "{error}"
+        );
+        source.close().await?;
+    }
+    assert_eq!(written(&db).await?, before);
+
     // A good file, for a user who does not exist.
     let (_file, source) = fractal_file("a", true).await?;
     let error = import_for(&db, &source, UserId(i32::MAX))
@@ -842,14 +860,9 @@ async fn files_that_are_not_fractal_goals_databases_are_refused() -> TestResult 
 
 /// Asserts that one of the lookup's indexes serves it.
 async fn served(db: &DatabaseConnection, lookup: &Lookup) -> TestResult {
-    let mut plans = Vec::new();
-    for index in lookup.indexes {
-        match assert_index_serves(db, &lookup.sql, index, lookup.column).await {
-            Ok(()) => return Ok(()),
-            Err(error) => plans.push(error.to_string()),
-        }
-    }
-    Err(format!("{}: {}", lookup.table, plans.join("\n")).into())
+    assert_served_by_one_of(db, &lookup.sql, lookup.indexes, lookup.column)
+        .await
+        .map_err(|error| format!("{}: {error}", lookup.table).into())
 }
 
 #[tokio::test]
@@ -961,41 +974,40 @@ async fn a_reimport_under_a_root_deleted_in_lifeos_creates_its_new_rows_deleted(
     assert_eq!(again.cleaned, per_table([0; 9]));
     assert_eq!(again.closed, 0);
 
-    // The new rows are created deleted with what they hang under (at its time, by no LifeOS
-    // delete): nothing comes back to life under the deleted root.
+    // The new rows are created deleted with what they hang under, in its deletion: nothing
+    // comes back to life under the deleted root.
     for original in ["a-s4", "a-p6"] {
         let new = goal(&db, ann, original).await?;
         assert_eq!(
             (new.deleted_at, new.delete_batch_id, new.root_id),
-            (Some(deleted_at), None, r1),
+            (Some(deleted_at), Some(deletion.id), r1),
             "{original}"
         );
     }
     let n6 = instance(&db, ann, "a-n6").await?;
     assert_eq!(
         (n6.deleted_at, n6.delete_batch_id, n6.root_id),
-        (Some(deleted_at), None, r1)
+        (Some(deleted_at), Some(deletion.id), r1)
     );
     assert_eq!(live_under(&db, r1).await?, (0, 0));
     assert_true_roots(&db).await?;
 
-    // Restoring the deletion brings back exactly what it removed. The new rows were not in
-    // its batch, so they stay deleted (in the trash, for a purge): the fractal comes back as
-    // Ann deleted it — r1, l1, s1, p1, i1, p2, p3 and n1 to n4.
+    // Restoring the deletion brings back what it removed and, with it, the rows imported
+    // into it: the fractal as Ann deleted it, and s4, p6 and n6.
     let restored = trash::restore(&*db, ann, deletion.id).await?;
-    assert_eq!(restored, deletion.rows);
-    assert_eq!(live_under(&db, r1).await?, (7, 4));
+    let mut expected = deletion.rows.clone();
+    *expected.entry("goals").or_default() += 2;
+    *expected.entry("activity_instances").or_default() += 1;
+    assert_eq!(restored, expected);
+    assert_eq!(live_under(&db, r1).await?, (9, 5));
     for original in ["a-s4", "a-p6"] {
         assert_eq!(
             goal(&db, ann, original).await?.deleted_at,
-            Some(deleted_at),
+            None,
             "{original}"
         );
     }
-    assert_eq!(
-        instance(&db, ann, "a-n6").await?.deleted_at,
-        Some(deleted_at)
-    );
+    assert_eq!(instance(&db, ann, "a-n6").await?.deleted_at, None);
     source.close().await?;
     Ok(())
 }
@@ -1036,7 +1048,7 @@ async fn a_reimport_under_a_goal_deleted_in_lifeos_creates_its_new_child_deleted
     let c1 = goal(&db, ann, "a-c1").await?;
     assert_eq!(
         (c1.deleted_at, c1.delete_batch_id, c1.root_id),
-        (Some(deleted_at), None, r2)
+        (Some(deleted_at), Some(deletion.id), r2)
     );
     let c2 = goal(&db, ann, "a-c2").await?;
     assert_eq!(
@@ -1046,12 +1058,14 @@ async fn a_reimport_under_a_goal_deleted_in_lifeos_creates_its_new_child_deleted
     assert_eq!(live_under(&db, r2).await?, (2, 0), "r2 and c2");
     assert_true_roots(&db).await?;
 
-    // Restoring s3 brings back s3 alone: c1 was not in its batch and stays deleted.
+    // Restoring s3 brings c1 back with it: it was imported into s3's deletion.
     let restored = trash::restore(&*db, ann, deletion.id).await?;
-    assert_eq!(restored, deletion.rows);
+    let mut expected = deletion.rows.clone();
+    *expected.entry("goals").or_default() += 1;
+    assert_eq!(restored, expected);
     assert_eq!(goal(&db, ann, "a-s3").await?.deleted_at, None);
-    assert_eq!(goal(&db, ann, "a-c1").await?.deleted_at, Some(deleted_at));
-    assert_eq!(live_under(&db, r2).await?, (3, 0), "r2, s3 and c2");
+    assert_eq!(goal(&db, ann, "a-c1").await?.deleted_at, None);
+    assert_eq!(live_under(&db, r2).await?, (4, 0), "r2, s3, c1 and c2");
     source.close().await?;
     Ok(())
 }

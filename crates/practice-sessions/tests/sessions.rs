@@ -1224,6 +1224,29 @@ async fn another_users_ids_behave_as_missing_ones() -> TestResult {
         )
         .await,
     );
+    let anns_template = templates::create(
+        &*db,
+        ann,
+        music.root.id,
+        NewTemplate {
+            name: "Ann's".to_owned(),
+            description: None,
+            data: json!({}),
+        },
+    )
+    .await?;
+    hidden(
+        "create from Ann's template",
+        &sessions::create(
+            &*db,
+            bob,
+            NewSession {
+                template: Some(anns_template.id),
+                ..new_session("Mine", &[chess.short.id])
+            },
+        )
+        .await,
+    );
     hidden("get", &sessions::get(&*db, bob, session.id).await);
     hidden("list", &sessions::list(&*db, bob, music.root.id).await);
     hidden("goals_of", &sessions::goals_of(&*db, bob, session.id).await);
@@ -1429,5 +1452,102 @@ async fn list_is_served_by_the_sessions_index_and_the_value_key_is_unique() -> T
     .await;
     assert!(duplicate.is_err(), "{duplicate:?}");
     assert_eq!(count(&db, "SELECT count(*) FROM metric_values").await?, 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn instances_are_reordered_within_their_session() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let bob = user(&db, "bob@example.com").await?;
+    let music = fractal(&db, ann, "Music").await?;
+    let squat = lift(&db, ann, music.root.id, "Squat").await?;
+    let session = sessions::create(&*db, ann, new_session("Legs", &[music.short.id])).await?;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            sessions::add_instance(&*db, ann, session.id, squat.definition.id, None)
+                .await?
+                .id,
+        );
+    }
+    ids.reverse();
+    let reordered = sessions::reorder_instances(&*db, ann, session.id, &ids).await?;
+    let order = |rows: &[lifeos_practice_sessions::entity::activity_instances::Model]| {
+        rows.iter().map(|row| row.id).collect::<Vec<_>>()
+    };
+    assert_eq!(order(&reordered), ids);
+    assert_eq!(
+        order(&sessions::instances(&*db, ann, session.id).await?),
+        ids
+    );
+
+    let before = sessions::instances(&*db, ann, session.id).await?;
+    let refused = sessions::reorder_instances(&*db, ann, session.id, &ids[..2]).await;
+    assert!(is_invalid_err(&refused, "order"), "{refused:?}");
+    let twice = [ids[0], ids[0], ids[1]];
+    let refused = sessions::reorder_instances(&*db, ann, session.id, &twice).await;
+    assert!(is_invalid_err(&refused, "order"), "{refused:?}");
+    assert_eq!(sessions::instances(&*db, ann, session.id).await?, before);
+    hidden(
+        "reorder_instances",
+        &sessions::reorder_instances(&*db, bob, session.id, &ids).await,
+    );
+    assert_eq!(sessions::instances(&*db, ann, session.id).await?, before);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_start_that_meets_the_index_is_session_active() -> TestResult {
+    use sea_orm::TransactionTrait;
+    let db = TestDb::concurrent_at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let music = fractal(&db, ann, "Music").await?;
+    let first = sessions::create(&*db, ann, new_session("One", &[music.short.id])).await?;
+    let second = sessions::create(&*db, ann, new_session("Two", &[music.short.id])).await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+
+    // The first start, not yet committed.
+    let pending = (*db).begin().await?;
+    sessions::start(&pending, ann, first.id).await?;
+    let conn: DatabaseConnection = (*db).clone();
+    let racing = tokio::spawn(async move { sessions::start(&conn, ann, second.id).await });
+    if postgres {
+        // The second start has read no active session and now waits on the index's entry:
+        // when the first commits, the index refuses it.
+        let mut waiting = false;
+        for _ in 0..200 {
+            let blocked = count(
+                &db,
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .await?;
+            if blocked > 0 {
+                waiting = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(waiting, "the second start never waited for the first");
+    }
+    pending.commit().await?;
+    let refused = racing.await?;
+    if postgres {
+        assert!(
+            matches!(refused, Err(Error::SessionActive { active: None })),
+            "{refused:?}"
+        );
+    } else {
+        // SQLite's second writer waits for the first and then reads its session.
+        assert!(
+            matches!(refused, Err(Error::SessionActive { active: Some(id) }) if id == first.id),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        sessions::active(&*db, ann).await?.map(|session| session.id),
+        Some(first.id)
+    );
     Ok(())
 }

@@ -544,8 +544,10 @@ async fn deleted_names_can_be_reused_and_restoring_into_a_taken_name_is_a_confli
     assert_eq!(state(&db).await?, before);
     let deleted_template = trash::delete_template(&*db, ann, f.template).await?;
     template(&db, ann, f.root, "Daily").await?;
+    let before = state(&db).await?;
     let refused = trash::restore(&*db, ann, deleted_template.id).await;
     assert!(conflict(&refused), "{refused:?}");
+    assert_eq!(state(&db).await?, before);
     Ok(())
 }
 

@@ -875,20 +875,15 @@ async fn the_subtree_is_read_through_the_parent_index() -> TestResult {
 async fn the_roots_are_read_through_the_user_parent_index() -> TestResult {
     let db = TestDb::at_head().await?;
     let backend = db.get_database_backend();
-    // Six users with two roots each (made by the service) and ten practice sessions each
+    // Twenty users with two roots each (made by the service) and ten practice sessions each
     // (parentless too), and under each root 8 long-term goals of 8 mid-term goals each
-    // (inserted in bulk, parents first): 936 goals, 72 of them parentless; then statistics.
+    // (inserted in bulk, parents first): 3,120 goals, 240 of them parentless — so that
+    // "parentless" alone narrows little and the user's key serves; then statistics.
     let mut rows = Vec::new();
     let mut subject = None;
-    for email in [
-        "a@example.com",
-        "b@example.com",
-        "c@example.com",
-        "d@example.com",
-        "e@example.com",
-        "f@example.com",
-    ] {
-        let owner = user(&db, email).await?;
+    for n in 0..20 {
+        let email = format!("user{n}@example.com");
+        let owner = user(&db, &email).await?;
         let mut roots = Vec::new();
         for r in 0..2 {
             let root = tree::create_root(&*db, owner, &format!("Root {r}")).await?;
@@ -926,19 +921,63 @@ async fn the_roots_are_read_through_the_user_parent_index() -> TestResult {
             .exec_without_returning(&*db)
             .await?;
     }
-    assert_eq!(rows_in(&db, &["goals"]).await?, vec![936]);
+    assert_eq!(rows_in(&db, &["goals"]).await?, vec![3120]);
     db.execute_unprepared("ANALYZE").await?;
 
     let (owner, roots) = subject.ok_or("no subject")?;
     let sql = tree::roots_sql(backend, owner);
-    // Both columns bound the search: the user's parentless goals, not all of the user's goals
-    // (nor every user's parentless ones).
-    assert_index_serves(&db, &sql, "idx_goals_user_parent", "user_id").await?;
-    assert_index_serves(&db, &sql, "idx_goals_user_parent", "parent_id").await?;
+    // An index bounds the search: the user's parentless goals (SQLite), or — PostgreSQL's
+    // choice while parentless goals are few — every user's parentless goals.
+    if assert_index_serves(&db, &sql, "idx_goals_user_parent", "user_id")
+        .await
+        .is_err()
+    {
+        assert_index_serves(&db, &sql, "idx_goals_parent_id", "parent_id").await?;
+    }
     assert_eq!(
         tree::roots(&*db, owner).await?,
         roots,
         "the user's roots, in order, without the sessions"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn roots_are_reordered_and_a_wrong_list_writes_nothing() -> TestResult {
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let bob = user(&db, "bob@example.com").await?;
+    let music = tree::create_root(&*db, ann, "Music").await?;
+    let sport = tree::create_root(&*db, ann, "Sport").await?;
+    let chess = tree::create_root(&*db, ann, "Chess").await?;
+    let reordered = tree::reorder_roots(&*db, ann, &[chess.id, music.id, sport.id]).await?;
+    let ids = |goals: &[goals::Model]| goals.iter().map(|goal| goal.id).collect::<Vec<_>>();
+    assert_eq!(ids(&reordered), vec![chess.id, music.id, sport.id]);
+    assert_eq!(ids(&tree::roots(&*db, ann).await?), ids(&reordered));
+
+    let before = tree::roots(&*db, ann).await?;
+    for order in [
+        vec![chess.id, music.id],
+        vec![chess.id, chess.id, music.id],
+        vec![chess.id, music.id, Uuid::now_v7()],
+    ] {
+        let refused = tree::reorder_roots(&*db, ann, &order).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|error| is_invalid(error, "order")),
+            "{order:?}: {refused:?}"
+        );
+        assert_eq!(tree::roots(&*db, ann).await?, before);
+    }
+    // Another user's roots are not his to order: as unknown ids.
+    let refused = tree::reorder_roots(&*db, bob, &[chess.id, music.id, sport.id]).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|error| is_invalid(error, "order")),
+        "{refused:?}"
+    );
+    assert_eq!(tree::roots(&*db, ann).await?, before);
     Ok(())
 }

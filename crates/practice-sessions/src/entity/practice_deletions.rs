@@ -31,15 +31,19 @@ pub enum DeletedKind {
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "practice_deletions")]
 pub struct Model {
+    /// The deletion's id: what `restore` takes, and the rows' `delete_batch_id`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    /// The user who deleted.
     pub user_id: UserId,
+    /// The fractal the deleted rows belong to.
     #[sea_orm(indexed)]
     pub root_id: Uuid,
     /// The kind of row the caller deleted.
     pub entity: DeletedKind,
     /// Its id.
     pub entity_id: Uuid,
+    /// When; the rows it removed carry the same `deleted_at`.
     pub deleted_at: DateTime<Utc>,
     #[sea_orm(belongs_to, from = "user_id", to = "id", on_delete = "Cascade")]
     pub user: HasOne<lifeos_entity::user::Entity>,

@@ -454,7 +454,21 @@ pub async fn definitions<C: ConnectionTrait>(
     root: Uuid,
 ) -> Result<Vec<Definition>> {
     let root = scope::root(db, user, root).await?;
-    let definitions = definitions_select(root.id).all(db).await?;
+    let mut definitions = definitions_select(root.id).all(db).await?;
+    // A deleted group reads as none (restoring it regroups its definitions).
+    let grouped: HashSet<Uuid> = live_groups(db, root.id, false)
+        .await?
+        .into_iter()
+        .map(|group| group.id)
+        .collect();
+    for definition in &mut definitions {
+        if definition
+            .group_id
+            .is_some_and(|group| !grouped.contains(&group))
+        {
+            definition.group_id = None;
+        }
+    }
     let mut metrics: HashMap<Uuid, Vec<metric_definitions::Model>> = HashMap::new();
     for metric in metrics_select(root.id).all(db).await? {
         metrics.entry(metric.activity_id).or_default().push(metric);
@@ -818,8 +832,18 @@ async fn live_splits<C: ConnectionTrait>(
 /// `definition` with its live metrics and splits.
 async fn with_parts<C: ConnectionTrait>(
     db: &C,
-    definition: activity_definitions::Model,
+    mut definition: activity_definitions::Model,
 ) -> Result<Definition> {
+    if let Some(group) = definition.group_id {
+        let live = activity_groups::Entity::find_by_id(group)
+            .filter(activity_groups::Column::DeletedAt.is_null())
+            .one(db)
+            .await?;
+        if live.is_none() {
+            // A deleted group reads as none (restoring it regroups the definition).
+            definition.group_id = None;
+        }
+    }
     let metrics = live_metrics(db, definition.id).await?;
     let splits = live_splits(db, definition.id).await?;
     Ok(Definition {
@@ -993,32 +1017,18 @@ async fn plan_splits<C: ConnectionTrait>(
             updates.push((current, split.name, order));
         }
     }
-    if !removed.is_empty() {
-        // A split's values are values of its definition's metrics (live or not): looked up
-        // through them, by `idx_metric_values_definition` (no index leads with the split).
-        let metric_ids: Vec<Uuid> = metric_definitions::Entity::find()
-            .filter(metric_definitions::Column::ActivityId.eq(definition.id))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|metric| metric.id)
-            .collect();
-        if !metric_ids.is_empty() {
-            for id in &removed {
-                let value = metric_values::Entity::find()
-                    .filter(
-                        metric_values::Column::MetricDefinitionId.is_in(metric_ids.iter().copied()),
-                    )
-                    .filter(metric_values::Column::SplitDefinitionId.eq(*id))
-                    .one(db)
-                    .await?;
-                if value.is_some() {
-                    return Err(Error::HasValues {
-                        what: SPLIT,
-                        id: *id,
-                    });
-                }
-            }
+    // In the list's order: the first split with values is named
+    // (`idx_metric_values_split` serves the lookup).
+    for id in &removed {
+        let value = metric_values::Entity::find()
+            .filter(metric_values::Column::SplitDefinitionId.eq(*id))
+            .one(db)
+            .await?;
+        if value.is_some() {
+            return Err(Error::HasValues {
+                what: SPLIT,
+                id: *id,
+            });
         }
     }
     Ok(SplitPlan {

@@ -40,10 +40,13 @@
 //! - [`progression`]: per local day with recorded values of one activity (a live definition of
 //!   the root), the **best top set** — the largest value of a top-set metric
 //!   (`is_top_set_metric`) that day, `None` without one — and the **volume** — for each
-//!   instance and split that has a value of every live multiplicative metric of the activity
-//!   (`is_multiplicative`), the product of those values, summed over the day's instances and
-//!   splits (one still missing a factor adds nothing); `None` when the definition is not
-//!   `metrics_multiplicative` or no product of the day is whole. `instances` counts the day's instances with a value.
+//!   instance and split that has a value of every live, active multiplicative metric
+//!   (`is_multiplicative`, `is_active`) of the activity, the product of those values, summed
+//!   over the day's instances and splits (one still missing a factor adds nothing); `None`
+//!   when the definition is not `metrics_multiplicative` or no product of the day is whole.
+//!   The factors are the definition's as it is now: retiring a metric (`is_active: false`)
+//!   drops it from every day's products; adding one leaves earlier days without a whole
+//!   product until it is deactivated. `instances` counts the day's instances with a value.
 //!   Days ascending; a day without values is absent. Served by
 //!   `idx_metric_values_root_metric` (or `idx_metric_values_root`) on `root_id`. The statement
 //!   selects the values of the activity's metric definitions (`md.activity_id`), so that no
@@ -51,8 +54,9 @@
 //!   recorded on an instance of another activity (which the services never write) is skipped.
 //! - [`completion`]: per goal type, the root's live goals (the root itself included, practice
 //!   sessions excluded) and how many are completed, in the order of the hierarchy (ultimate
-//!   goal first); a type without goals is absent. Not limited to a range. Served by
-//!   `idx_goals_root_type` (or `idx_goals_root_id`) on `root_id`.
+//!   goal first); a type without goals is absent. Not limited to a range: goals record no
+//!   completion time (only `completed`), so "completed between two days" has nothing to read
+//!   from. Served by `idx_goals_root_type` (or `idx_goals_root_id`) on `root_id`.
 //!
 //! These functions only read; they write nothing.
 
@@ -65,12 +69,12 @@ use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Statement, Value,
+    QueryResult, Statement, Value,
 };
 
 use super::scope;
 use crate::entity::goals::GoalType;
-use crate::entity::{activity_definitions, activity_instances, metric_definitions};
+use crate::entity::{activity_definitions, activity_instances};
 use crate::error::{Result, invalid, not_found};
 
 /// The time spent on one activity definition over a range.
@@ -218,7 +222,10 @@ pub fn sessions_sql(backend: DbBackend) -> String {
 pub fn progression_sql(backend: DbBackend) -> String {
     format!(
         "SELECT ai.local_day, ai.id, mv.split_definition_id, mv.value, \
-         md.is_top_set_metric, md.is_multiplicative, ai.activity_definition_id, md.id \
+         md.is_top_set_metric, md.is_multiplicative, ai.activity_definition_id, md.id, \
+         CAST((SELECT count(*) FROM metric_definitions f WHERE f.activity_id = md.activity_id \
+         AND f.is_multiplicative AND f.is_active AND f.deleted_at IS NULL) AS BIGINT), \
+         CASE WHEN md.is_active THEN 1 ELSE 0 END \
          FROM metric_values mv \
          JOIN activity_instances ai ON ai.id = mv.activity_instance_id \
          JOIN metric_definitions md ON md.id = mv.metric_definition_id \
@@ -257,16 +264,7 @@ pub async fn instances<C: ConnectionTrait>(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<Vec<activity_instances::Model>> {
-    days(first, last)?;
-    let root = scope::root(db, user, root).await?;
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            instances_sql(backend),
-            day_values(root.id, first, last),
-        ))
-        .await?;
+    let rows = by_day_range(db, user, root, first, last, instances_sql).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(activity_instances::Model::from_query_result(&row, "")?);
@@ -287,16 +285,7 @@ pub async fn time_per_activity<C: ConnectionTrait>(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<Vec<ActivityTime>> {
-    days(first, last)?;
-    let root = scope::root(db, user, root).await?;
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            time_per_activity_sql(backend),
-            day_values(root.id, first, last),
-        ))
-        .await?;
+    let rows = by_day_range(db, user, root, first, last, time_per_activity_sql).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(ActivityTime {
@@ -328,16 +317,7 @@ pub async fn time_per_group<C: ConnectionTrait>(
     first: NaiveDate,
     last: NaiveDate,
 ) -> Result<Vec<GroupTime>> {
-    days(first, last)?;
-    let root = scope::root(db, user, root).await?;
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            time_per_group_sql(backend),
-            day_values(root.id, first, last),
-        ))
-        .await?;
+    let rows = by_day_range(db, user, root, first, last, time_per_group_sql).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(GroupTime {
@@ -428,19 +408,6 @@ pub async fn progression<C: ConnectionTrait>(
         ))
         .await?;
 
-    // The metrics a product needs: every live multiplicative metric of the activity.
-    let factors: BTreeSet<Uuid> = metric_definitions::Entity::find()
-        .select_only()
-        .column(metric_definitions::Column::Id)
-        .filter(metric_definitions::Column::RootId.eq(root.id))
-        .filter(metric_definitions::Column::ActivityId.eq(definition.id))
-        .filter(metric_definitions::Column::IsMultiplicative.eq(true))
-        .filter(metric_definitions::Column::DeletedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
     let mut by_day: BTreeMap<NaiveDate, DayTally> = BTreeMap::new();
     for row in rows {
         let of: Uuid = row.try_get_by_index(6)?;
@@ -454,18 +421,22 @@ pub async fn progression<C: ConnectionTrait>(
         let top_set: bool = row.try_get_by_index(4)?;
         let multiplicative: bool = row.try_get_by_index(5)?;
         let metric: Uuid = row.try_get_by_index(7)?;
+        let factors = usize::try_from(row.try_get_by_index::<i64>(8)?).unwrap_or(0);
+        let counted = row.try_get_by_index::<i32>(9)? == 1;
         let tally = by_day.entry(day).or_default();
         tally.instances.insert(instance);
         if top_set {
             tally.best = Some(tally.best.map_or(value, |best| best.max(value)));
         }
-        if multiplicative {
-            let (product, metrics) = tally
-                .products
-                .entry((instance, split))
-                .or_insert((1.0, BTreeSet::new()));
+        if multiplicative && counted {
+            let (product, metrics, needed) =
+                tally
+                    .products
+                    .entry((instance, split))
+                    .or_insert((1.0, BTreeSet::new(), factors));
             *product *= value;
             metrics.insert(metric);
+            *needed = factors;
         }
     }
     Ok(by_day
@@ -476,8 +447,8 @@ pub async fn progression<C: ConnectionTrait>(
             let whole: Vec<f64> = tally
                 .products
                 .values()
-                .filter(|(_, metrics)| !factors.is_empty() && *metrics == factors)
-                .map(|(product, _)| *product)
+                .filter(|(_, metrics, needed)| *needed > 0 && metrics.len() == *needed)
+                .map(|(product, _, _)| *product)
                 .collect();
             DayProgress {
                 day,
@@ -523,14 +494,18 @@ pub async fn completion<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The product of one (instance, split) so far: its value, the metrics multiplied in, and how
+/// many a whole product needs.
+type Product = (f64, BTreeSet<Uuid>, usize);
+
 /// One day's values of a [`progression`], gathered.
 #[derive(Default)]
 struct DayTally {
     /// The largest top-set value so far.
     best: Option<f64>,
-    /// Per (instance, split), the product of its multiplicative values so far, and their
-    /// metrics.
-    products: BTreeMap<(Uuid, Option<Uuid>), (f64, BTreeSet<Uuid>)>,
+    /// Per (instance, split), the product of its counted multiplicative values so far, their
+    /// metrics, and how many a whole product needs.
+    products: BTreeMap<(Uuid, Option<Uuid>), Product>,
     /// The instances with a value.
     instances: BTreeSet<Uuid>,
 }
@@ -553,8 +528,27 @@ fn days(first: NaiveDate, last: NaiveDate) -> Result<()> {
 }
 
 /// The values of a statement over a root's days: the root, the first day, the last day.
-fn day_values(root: Uuid, first: NaiveDate, last: NaiveDate) -> Vec<Value> {
-    vec![root.into(), first.into(), last.into()]
+/// The rows of `sql` (binding the root, the first and the last day) for the caller's live
+/// root `root` and a checked range of days.
+async fn by_day_range<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    root: Uuid,
+    first: NaiveDate,
+    last: NaiveDate,
+    sql: fn(DbBackend) -> String,
+) -> Result<Vec<QueryResult>> {
+    days(first, last)?;
+    let root = scope::root(db, user, root).await?;
+    let backend = db.get_database_backend();
+    let values: Vec<Value> = vec![root.id.into(), first.into(), last.into()];
+    Ok(db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql(backend),
+            values,
+        ))
+        .await?)
 }
 
 /// A SQL count as `u64` (never negative).

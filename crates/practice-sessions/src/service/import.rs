@@ -46,9 +46,9 @@
 //! LifeOS delete removed them, so `restore` leaves them deleted). A row under a deleted
 //! parent (a goal, a session, a root, an activity) is imported deleted at its parent's time,
 //! as a LifeOS delete would have left it — also when the parent was deleted in LifeOS after
-//! an earlier import: a re-import never adds live rows under a deleted one. (Such rows carry
-//! no `delete_batch_id`: restoring that LifeOS delete leaves them deleted; a purge removes
-//! them.)
+//! an earlier import: a re-import never adds live rows under a deleted one. Such rows join
+//! that delete (its `delete_batch_id`), so restoring it brings them back too; a session
+//! whose short-term goals are all deleted is imported deleted with the latest of them.
 //!
 //! **Cleaning.** The target's checks would refuse some original rows; they are imported with
 //! the offending values changed and counted in [`Report::cleaned`]: a deadline before
@@ -87,7 +87,7 @@ use sea_orm::prelude::Uuid;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryTrait, Select, Statement, TransactionSession, TransactionTrait,
+    QuerySelect, QueryTrait, Select, Statement, TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -295,6 +295,18 @@ where
     let mut plan = plan(&ctx, &mut tables, &mut report);
 
     let txn = lifeos_core::db::begin_write(target).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Hold the roots imported before (in a fixed order), as every write under a root
+        // does: a delete racing this import waits for it, or it reads that delete's rows.
+        let mut roots = plan.roots.clone();
+        roots.sort();
+        for root in roots {
+            goals::Entity::find_by_id(root)
+                .lock_shared()
+                .one(&txn)
+                .await?;
+        }
+    }
     if !plan.roots.is_empty() {
         let imported: HashSet<Uuid> = goals_under(&plan.roots)
             .all(&txn)
@@ -343,82 +355,144 @@ where
 }
 
 /// New rows under a row the user deleted in LifeOS since an earlier import (a goal, a root,
-/// a session, an activity definition) are imported deleted with it, as LifeOS's own delete
-/// would have removed them: a re-import never brings rows back to life under a deleted one.
+/// a session, an activity definition — or a session all of whose short-term goals are
+/// deleted) are imported deleted with it, in its deletion (`delete_batch_id`), as LifeOS's
+/// own delete would have removed them: a re-import never brings rows back to life under a
+/// deleted one, and restoring that delete brings them back with it.
 fn inherit_target_deletions(
     plan: &mut Plan,
     goals: &[goals::Model],
     definitions: &[activity_definitions::Model],
 ) {
-    let mut deleted: HashMap<Uuid, DateTime<Utc>> = goals
+    /// A deletion a row can inherit: when, and in which batch.
+    type Deleted = (DateTime<Utc>, Option<Uuid>);
+    let mut deleted: HashMap<Uuid, Deleted> = goals
         .iter()
-        .filter_map(|goal| goal.deleted_at.map(|at| (goal.id, at)))
-        .chain(
-            definitions
-                .iter()
-                .filter_map(|definition| definition.deleted_at.map(|at| (definition.id, at))),
-        )
+        .filter_map(|goal| {
+            goal.deleted_at
+                .map(|at| (goal.id, (at, goal.delete_batch_id)))
+        })
+        .chain(definitions.iter().filter_map(|definition| {
+            definition
+                .deleted_at
+                .map(|at| (definition.id, (at, definition.delete_batch_id)))
+        }))
         .collect();
-    let inherit = |deleted: &HashMap<Uuid, DateTime<Utc>>,
+    let inherit = |deleted: &HashMap<Uuid, Deleted>,
                    own: &mut Option<DateTime<Utc>>,
+                   batch: &mut Option<Uuid>,
                    exists: bool,
                    under: &[Uuid]| {
-        if !exists && own.is_none() {
-            *own = under.iter().find_map(|id| deleted.get(id).copied());
+        if !exists
+            && own.is_none()
+            && let Some((at, from)) = under.iter().find_map(|id| deleted.get(id).copied())
+        {
+            *own = Some(at);
+            *batch = from;
         }
     };
-    // Goals come parents first.
-    for goal in &mut plan.goals {
-        let model = &mut goal.model;
-        let under: Vec<Uuid> = model.parent_id.into_iter().chain([model.root_id]).collect();
-        inherit(&deleted, &mut model.deleted_at, goal.exists, &under);
-        if let Some(at) = model.deleted_at {
-            deleted.insert(model.id, at);
+    let mut linked: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for link in &plan.links {
+        linked
+            .entry(link.practice_session_id)
+            .or_default()
+            .push(link.short_term_goal_id);
+    }
+    // Goals come parents first, but parentless sessions before the short-term goals they
+    // serve: a second pass sees those goals' deletions (and passes a session's on to the
+    // goals under it). A pass only ever adds deletions, so two are enough.
+    for _pass in 0..2 {
+        for goal in &mut plan.goals {
+            let model = &mut goal.model;
+            let under: Vec<Uuid> = model.parent_id.into_iter().chain([model.root_id]).collect();
+            inherit(
+                &deleted,
+                &mut model.deleted_at,
+                &mut model.delete_batch_id,
+                goal.exists,
+                &under,
+            );
+            if !goal.exists && model.deleted_at.is_none() {
+                // A session whose short-term goals are all deleted goes with the latest of them.
+                let goals = linked.get(&model.id).map(Vec::as_slice).unwrap_or_default();
+                let all: Option<Vec<Deleted>> =
+                    goals.iter().map(|id| deleted.get(id).copied()).collect();
+                if let Some(latest) = all.and_then(|all| all.into_iter().max_by_key(|(at, _)| *at))
+                {
+                    model.deleted_at = Some(latest.0);
+                    model.delete_batch_id = latest.1;
+                }
+            }
+            if let Some(at) = model.deleted_at {
+                deleted.insert(model.id, (at, model.delete_batch_id));
+            }
         }
     }
     for group in &mut plan.groups {
-        let root = group.model.root_id;
-        inherit(&deleted, &mut group.model.deleted_at, group.exists, &[root]);
-    }
-    for definition in &mut plan.definitions {
-        let root = definition.model.root_id;
+        let model = &mut group.model;
+        let root = [model.root_id];
         inherit(
             &deleted,
-            &mut definition.model.deleted_at,
-            definition.exists,
-            &[root],
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
+            group.exists,
+            &root,
         );
-        if let Some(at) = definition.model.deleted_at {
-            deleted.insert(definition.model.id, at);
+    }
+    for definition in &mut plan.definitions {
+        let model = &mut definition.model;
+        let root = [model.root_id];
+        inherit(
+            &deleted,
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
+            definition.exists,
+            &root,
+        );
+        if let Some(at) = model.deleted_at {
+            deleted.insert(model.id, (at, model.delete_batch_id));
         }
     }
     for metric in &mut plan.metrics {
-        let under = [metric.model.activity_id, metric.model.root_id];
+        let model = &mut metric.model;
+        let under = [model.activity_id, model.root_id];
         inherit(
             &deleted,
-            &mut metric.model.deleted_at,
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
             metric.exists,
             &under,
         );
     }
     for split in &mut plan.splits {
-        let under = [split.model.activity_id, split.model.root_id];
-        inherit(&deleted, &mut split.model.deleted_at, split.exists, &under);
-    }
-    for template in &mut plan.templates {
-        let root = template.model.root_id;
+        let model = &mut split.model;
+        let under = [model.activity_id, model.root_id];
         inherit(
             &deleted,
-            &mut template.model.deleted_at,
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
+            split.exists,
+            &under,
+        );
+    }
+    for template in &mut plan.templates {
+        let model = &mut template.model;
+        let root = [model.root_id];
+        inherit(
+            &deleted,
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
             template.exists,
-            &[root],
+            &root,
         );
     }
     for instance in &mut plan.instances {
-        let under = [instance.model.practice_session_id, instance.model.root_id];
+        let model = &mut instance.model;
+        let under = [model.practice_session_id, model.root_id];
         inherit(
             &deleted,
-            &mut instance.model.deleted_at,
+            &mut model.deleted_at,
+            &mut model.delete_batch_id,
             instance.exists,
             &under,
         );
@@ -714,9 +788,12 @@ async fn read_source(source: &DatabaseConnection) -> Result<HashMap<&'static str
                 // (SQLite's cast would make it 0).
                 match field.kind {
                     Kind::Text => format!("CAST(\"{name}\" AS TEXT)"),
+                    // (Booleans as text, should a file hold them so, read as 1 and 0.)
                     Kind::Int => format!(
                         "CASE WHEN typeof(\"{name}\") IN ('integer', 'real') \
-                         THEN CAST(\"{name}\" AS INTEGER) END"
+                         THEN CAST(\"{name}\" AS INTEGER) \
+                         WHEN lower(\"{name}\") IN ('true', 't') THEN 1 \
+                         WHEN lower(\"{name}\") IN ('false', 'f') THEN 0 END"
                     ),
                     Kind::Real => format!(
                         "CASE WHEN typeof(\"{name}\") IN ('integer', 'real') \
@@ -1483,53 +1560,25 @@ fn plan_metrics(
     Vec<Planned<metric_definitions::Model>>,
     HashMap<String, Placed>,
 ) {
-    let mut planned = Vec::with_capacity(rows.len());
-    let mut placed = HashMap::new();
-    for row in rows {
-        let (Some(original), Some(activity), Some([deleted_at])) = (
-            row.id("id"),
-            row.id("activity_id")
-                .and_then(|activity| definitions.get(&activity).copied()),
-            ctx.times(&row, ["deleted_at"]),
-        ) else {
-            report.skip(METRICS);
-            continue;
-        };
-        if placed.contains_key(&original) {
-            report.skip(METRICS);
-            continue;
-        }
-        let created_at = ctx.created(&row);
-        let model = metric_definitions::Model {
-            id: ctx.id(METRICS, &original),
-            activity_id: activity.id,
+    plan_under_activity(ctx, rows, definitions, METRICS, report, |row, base| {
+        metric_definitions::Model {
+            id: base.id,
+            activity_id: base.activity,
             name: name_of(row.text("name")),
             unit: clean(row.text("unit").unwrap_or_default())
                 .trim()
                 .to_owned(),
-            created_at,
-            deleted_at: deleted_at.or(activity.deleted),
+            created_at: base.created_at,
+            deleted_at: base.deleted_at,
             is_active: row.flag("is_active", true),
             is_top_set_metric: row.flag("is_top_set_metric", false),
             is_multiplicative: row.flag("is_multiplicative", true),
-            root_id: activity.root,
-            updated_at: ctx.updated(&row, created_at),
+            root_id: base.root,
+            updated_at: base.updated_at,
             sort_order: int32(row.int("sort_order")).unwrap_or(0),
             delete_batch_id: None,
-        };
-        placed.insert(
-            original.clone(),
-            Placed {
-                id: model.id,
-                root: activity.root,
-                deleted: model.deleted_at,
-                session: false,
-            },
-        );
-        planned.push(Planned::new(model, original, false));
-    }
-    by_creation(&mut planned, |model| model.created_at);
-    (planned, placed)
+        }
+    })
 }
 
 fn plan_splits(
@@ -1541,6 +1590,43 @@ fn plan_splits(
     Vec<Planned<split_definitions::Model>>,
     HashMap<String, Placed>,
 ) {
+    plan_under_activity(ctx, rows, definitions, SPLITS, report, |row, base| {
+        split_definitions::Model {
+            id: base.id,
+            activity_id: base.activity,
+            name: name_of(row.text("name")),
+            order: int32(row.int("order")).unwrap_or(0),
+            created_at: base.created_at,
+            root_id: base.root,
+            deleted_at: base.deleted_at,
+            updated_at: base.updated_at,
+            delete_batch_id: None,
+        }
+    })
+}
+
+/// What a metric or split definition takes from its place: its id, its activity and root,
+/// its times and its (inherited) deletion.
+struct UnderActivity {
+    id: Uuid,
+    activity: Uuid,
+    root: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Plans the rows of `table` (metric or split definitions) under the planned activity
+/// `definitions`: a row without an id, a placed activity or a readable deletion time, or a
+/// second row of one id, is skipped (counted); `build` makes the model.
+fn plan_under_activity<M>(
+    ctx: &Ctx,
+    rows: Vec<Row>,
+    definitions: &HashMap<String, Placed>,
+    table: &'static str,
+    report: &mut Report,
+    build: impl Fn(&Row, &UnderActivity) -> M,
+) -> (Vec<Planned<M>>, HashMap<String, Placed>) {
     let mut planned = Vec::with_capacity(rows.len());
     let mut placed = HashMap::new();
     for row in rows {
@@ -1550,38 +1636,38 @@ fn plan_splits(
                 .and_then(|activity| definitions.get(&activity).copied()),
             ctx.times(&row, ["deleted_at"]),
         ) else {
-            report.skip(SPLITS);
+            report.skip(table);
             continue;
         };
         if placed.contains_key(&original) {
-            report.skip(SPLITS);
+            report.skip(table);
             continue;
         }
         let created_at = ctx.created(&row);
-        let model = split_definitions::Model {
-            id: ctx.id(SPLITS, &original),
-            activity_id: activity.id,
-            name: name_of(row.text("name")),
-            order: int32(row.int("order")).unwrap_or(0),
+        let base = UnderActivity {
+            id: ctx.id(table, &original),
+            activity: activity.id,
+            root: activity.root,
             created_at,
-            root_id: activity.root,
-            deleted_at: deleted_at.or(activity.deleted),
             updated_at: ctx.updated(&row, created_at),
-            delete_batch_id: None,
+            deleted_at: deleted_at.or(activity.deleted),
         };
         placed.insert(
             original.clone(),
             Placed {
-                id: model.id,
+                id: base.id,
                 root: activity.root,
-                deleted: model.deleted_at,
+                deleted: base.deleted_at,
                 session: false,
             },
         );
-        planned.push(Planned::new(model, original, false));
+        planned.push((
+            base.created_at,
+            Planned::new(build(&row, &base), original, false),
+        ));
     }
-    by_creation(&mut planned, |model| model.created_at);
-    (planned, placed)
+    planned.sort_by(|(a, x), (b, y)| (a, &x.original).cmp(&(b, &y.original)));
+    (planned.into_iter().map(|(_, row)| row).collect(), placed)
 }
 
 fn plan_templates(

@@ -4,7 +4,9 @@
 
 use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Select,
+};
 
 use crate::entity::goals::{self, GoalType};
 use crate::error::{Result, not_found};
@@ -15,9 +17,7 @@ pub(crate) async fn goal<C: ConnectionTrait>(
     user: UserId,
     id: Uuid,
 ) -> Result<goals::Model> {
-    goals::Entity::find_by_id(id)
-        .filter(goals::Column::UserId.eq(user))
-        .filter(goals::Column::DeletedAt.is_null())
+    live(user, id)
         .one(db)
         .await?
         .ok_or_else(|| not_found("goal", id))
@@ -29,13 +29,11 @@ pub(crate) async fn session<C: ConnectionTrait>(
     user: UserId,
     id: Uuid,
 ) -> Result<goals::Model> {
-    let found = goals::Entity::find_by_id(id)
-        .filter(goals::Column::UserId.eq(user))
-        .filter(goals::Column::DeletedAt.is_null())
+    live(user, id)
         .filter(goals::Column::GoalType.eq(GoalType::PracticeSession))
         .one(db)
-        .await?;
-    found.ok_or_else(|| not_found("practice session", id))
+        .await?
+        .ok_or_else(|| not_found("practice session", id))
 }
 
 /// The caller's live root goal (fractal) `id`: parentless, not a practice session.
@@ -44,14 +42,19 @@ pub(crate) async fn root<C: ConnectionTrait>(
     user: UserId,
     id: Uuid,
 ) -> Result<goals::Model> {
-    let found = goals::Entity::find_by_id(id)
-        .filter(goals::Column::UserId.eq(user))
-        .filter(goals::Column::DeletedAt.is_null())
+    live(user, id)
         .filter(goals::Column::ParentId.is_null())
         .filter(goals::Column::GoalType.ne(GoalType::PracticeSession))
         .one(db)
-        .await?;
-    found.ok_or_else(|| not_found("fractal", id))
+        .await?
+        .ok_or_else(|| not_found("fractal", id))
+}
+
+/// The goal `id` if it is the caller's and not deleted.
+fn live(user: UserId, id: Uuid) -> Select<goals::Entity> {
+    goals::Entity::find_by_id(id)
+        .filter(goals::Column::UserId.eq(user))
+        .filter(goals::Column::DeletedAt.is_null())
 }
 
 /// Whether the root goal `root` (live or deleted) belongs to `user`: the check for a row of a
@@ -88,6 +91,20 @@ pub(crate) async fn hold_root<C: ConnectionTrait>(db: &C, root: Uuid) -> Result<
         .await?
         .map(drop)
         .ok_or_else(|| not_found("fractal", root))
+}
+
+/// [`hold_root`] for a write that then locks the goal `goal` (of root `root`) itself more
+/// strongly: when the goal is the root, the stronger lock alone (taking `FOR SHARE` first
+/// and then upgrading it would deadlock two such writes).
+pub(crate) async fn hold_root_above<C: ConnectionTrait>(
+    db: &C,
+    root: Uuid,
+    goal: Uuid,
+) -> Result<()> {
+    if root == goal {
+        return Ok(());
+    }
+    hold_root(db, root).await
 }
 
 /// [`root`], held as [`hold_root`] says: for a write under it.

@@ -51,7 +51,7 @@
 //! PostgreSQL they lock the session or instance row they change. Reads exclude soft-deleted
 //! rows.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use lifeos_core::days::LocalDays;
@@ -573,7 +573,8 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = lifeos_core::db::begin_write(db).await?;
-    scope::hold_root(&txn, scope::session(&txn, user, session).await?.root_id).await?;
+    let unlocked = scope::session(&txn, user, session).await?;
+    scope::hold_root_above(&txn, unlocked.root_id, unlocked.id).await?;
     // Locked on PostgreSQL: concurrent additions take their places one after the other.
     let session = session_of(&txn, user, session).await?;
     let definition = activity_definitions::Entity::find_by_id(definition)
@@ -642,6 +643,7 @@ where
             drop(txn);
             let existing = activity_instances::Entity::find_by_id(id)
                 .filter(activity_instances::Column::PracticeSessionId.eq(session.id))
+                .filter(activity_instances::Column::ActivityDefinitionId.eq(definition.id))
                 .filter(activity_instances::Column::DeletedAt.is_null())
                 .one(db)
                 .await?;
@@ -670,6 +672,68 @@ pub async fn instances<C: ConnectionTrait>(
         .order_by_asc(activity_instances::Column::Id)
         .all(db)
         .await?)
+}
+
+/// Numbers the live instances of the caller's session `session` 0..n in the order `order`
+/// names them (their order within the session), and returns them in that order; rows whose
+/// place does not change are not written.
+///
+/// # Errors
+/// `Core(NotFound)` for a session that is not the caller's live session; `Core(Invalid)` for
+/// `order` when it is not exactly the ids of the session's live instances, each once.
+pub async fn reorder_instances<C>(
+    db: &C,
+    user: UserId,
+    session: Uuid,
+    order: &[Uuid],
+) -> Result<Vec<activity_instances::Model>>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = lifeos_core::db::begin_write(db).await?;
+    let unlocked = scope::session(&txn, user, session).await?;
+    scope::hold_root_above(&txn, unlocked.root_id, unlocked.id).await?;
+    // Locked on PostgreSQL: additions and reorders of one session take turns.
+    let session = session_of(&txn, user, session).await?;
+    let live = instances(&txn, user, session.id).await?;
+    if order.len() != live.len() {
+        return Err(invalid(
+            "order",
+            format!(
+                "names {} instances; session {} has {}",
+                order.len(),
+                session.id,
+                live.len()
+            ),
+        ));
+    }
+    let mut by_id: HashMap<Uuid, activity_instances::Model> =
+        live.into_iter().map(|row| (row.id, row)).collect();
+    let now = now();
+    let mut reordered = Vec::with_capacity(order.len());
+    for (position, id) in order.iter().enumerate() {
+        let row = by_id.remove(id).ok_or_else(|| {
+            invalid(
+                "order",
+                format!(
+                    "{id} is not an instance of session {}, or is named twice",
+                    session.id
+                ),
+            )
+        })?;
+        let sort_order =
+            i32::try_from(position).map_err(|_| invalid("order", "names too many instances"))?;
+        if row.sort_order == sort_order {
+            reordered.push(row);
+            continue;
+        }
+        let mut change: activity_instances::ActiveModel = row.into();
+        change.sort_order = Set(sort_order);
+        change.updated_at = Set(now);
+        reordered.push(change.update(&txn).await?);
+    }
+    txn.commit().await?;
+    Ok(reordered)
 }
 
 /// The caller's live activity instance `instance` (in a live session).

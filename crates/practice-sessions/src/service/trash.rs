@@ -59,7 +59,7 @@
 //! 7. the user's `practice_deletions` rows older than the instant — before the goals, so the
 //!    count is exact (a root's deletions would otherwise go with it by cascade) — except a
 //!    deletion some of whose rows (other than goals) were skipped: it stays, so they can
-//!    still be restored;
+//!    still be restored (a restore then brings back only the rows the purge kept);
 //! 8. `goals`, leaves first (repeated until none is left to purge): a goal is **skipped**
 //!    while it has a child goal (live, more recent or skipped), a practice session while it
 //!    has activity instances left, a root while any row of its fractal remains. Deleting a
@@ -320,7 +320,20 @@ where
     let mut rows = BTreeMap::new();
     for table in BATCHED {
         let statement = restore_statement(backend, table, record.root_id, record.id, now);
-        let restored = txn.execute_raw(statement).await?.rows_affected();
+        let restored = match txn.execute_raw(statement).await {
+            Ok(done) => done.rows_affected(),
+            // Goals have one unique index: a session started since the check above.
+            Err(error)
+                if table == GOALS
+                    && matches!(
+                        error.sql_err(),
+                        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                    ) =>
+            {
+                return Err(Error::SessionActive { active: None });
+            }
+            Err(error) => return Err(error.into()),
+        };
         add(&mut rows, table, restored);
     }
     practice_deletions::Entity::delete_by_id(record.id)
@@ -520,11 +533,13 @@ where
         practice_deletions::Entity::find()
             .filter(practice_deletions::Column::UserId.eq(user))
             .filter(practice_deletions::Column::DeletedAt.lt(before))
+            .order_by_asc(practice_deletions::Column::Id)
             .lock_exclusive()
             .all(&txn)
             .await?;
     }
-    // Fractal by fractal (the goals that are their own root: not the sessions): every
+    // Fractal by fractal (the goals that are their own root: not the sessions of a fractal,
+    // though a session history left without one is its own root and is included): every
     // statement below is served by its table's root_id index.
     let roots: Vec<Uuid> = goals::Entity::find()
         .select_only()

@@ -179,7 +179,8 @@ where
 {
     let name = input::name("name", name)?;
     let txn = begin_write(db).await?;
-    scope::hold_root(&txn, scope::goal(&txn, user, parent).await?.root_id).await?;
+    let unlocked = scope::goal(&txn, user, parent).await?;
+    scope::hold_root_above(&txn, unlocked.root_id, unlocked.id).await?;
     let parent = goal_for_update(&txn, user, parent).await?;
     if !allowed_children(parent.goal_type).contains(&goal_type) {
         return Err(Error::Hierarchy {
@@ -296,52 +297,81 @@ where
     C: ConnectionTrait + TransactionTrait,
 {
     let txn = begin_write(db).await?;
-    scope::hold_root(&txn, scope::goal(&txn, user, parent).await?.root_id).await?;
+    let unlocked = scope::goal(&txn, user, parent).await?;
+    scope::hold_root_above(&txn, unlocked.root_id, unlocked.id).await?;
     let parent = goal_for_update(&txn, user, parent).await?;
     let children = live_children(&txn, user, parent.id).await?;
-    if order.len() != children.len() {
+    let reordered = renumber(&txn, children, order, &format!("goal {}", parent.id)).await?;
+    txn.commit().await?;
+    Ok(reordered)
+}
+
+/// Numbers the user's live roots 0..n in the order `order` names them, and returns them in
+/// that order (as [`reorder`] does for children).
+///
+/// # Errors
+/// `Core(Invalid)` for `order` when it is not exactly the ids of the user's live roots, each
+/// once.
+pub async fn reorder_roots<C>(db: &C, user: UserId, order: &[Uuid]) -> Result<Vec<goals::Model>>
+where
+    C: ConnectionTrait + TransactionTrait,
+{
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        // Serialises with the user's new roots, as `create_root` does.
+        lifeos_entity::user::Entity::find_by_id(user)
+            .lock(LockType::NoKeyUpdate)
+            .one(&txn)
+            .await?;
+    }
+    let roots = roots_query(user).all(&txn).await?;
+    let reordered = renumber(&txn, roots, order, "the user's roots").await?;
+    txn.commit().await?;
+    Ok(reordered)
+}
+
+/// Gives `siblings` (the live children of `of`) the places 0..n in the order `order` names
+/// them; writes only the rows whose place changes.
+async fn renumber<C: ConnectionTrait>(
+    db: &C,
+    siblings: Vec<goals::Model>,
+    order: &[Uuid],
+    of: &str,
+) -> Result<Vec<goals::Model>> {
+    if order.len() != siblings.len() {
         return Err(invalid(
             "order",
-            format!(
-                "names {} goals; goal {} has {} children",
-                order.len(),
-                parent.id,
-                children.len()
-            ),
+            format!("names {} goals; {of} has {}", order.len(), siblings.len()),
         ));
     }
-    let mut by_id: HashMap<Uuid, goals::Model> = children
+    let mut by_id: HashMap<Uuid, goals::Model> = siblings
         .into_iter()
-        .map(|child| (child.id, child))
+        .map(|sibling| (sibling.id, sibling))
         .collect();
     let mut picked = Vec::with_capacity(order.len());
     for id in order {
-        let child = by_id.remove(id).ok_or_else(|| {
+        let sibling = by_id.remove(id).ok_or_else(|| {
             invalid(
                 "order",
-                format!(
-                    "{id} is not a child of goal {}, or is named twice",
-                    parent.id
-                ),
+                format!("{id} is not one of {of}, or is named twice"),
             )
         })?;
-        picked.push(child);
+        picked.push(sibling);
     }
     let at = now();
     let mut reordered = Vec::with_capacity(picked.len());
-    for (position, child) in picked.into_iter().enumerate() {
+    for (position, sibling) in picked.into_iter().enumerate() {
         let sort_order =
             i32::try_from(position).map_err(|_| invalid("order", "names too many goals"))?;
-        if child.sort_order == sort_order {
-            reordered.push(child);
+        if sibling.sort_order == sort_order {
+            reordered.push(sibling);
             continue;
         }
-        let mut active: goals::ActiveModel = child.into();
+        let mut active: goals::ActiveModel = sibling.into();
         active.sort_order = Set(sort_order);
         active.updated_at = Set(at);
-        reordered.push(active.update(&txn).await?);
+        reordered.push(active.update(db).await?);
     }
-    txn.commit().await?;
     Ok(reordered)
 }
 
