@@ -86,8 +86,9 @@ use lifeos_entity::UserId;
 use sea_orm::prelude::Uuid;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Select, Statement, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    Iterable, PrimaryKeyToColumn, QueryFilter, QuerySelect, QueryTrait, Select, Statement,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::Value;
 
@@ -2105,27 +2106,16 @@ async fn write<C: ConnectionTrait>(
     report: &mut Report,
     progress: &mut dyn FnMut(&'static str, u64, u64),
 ) -> Result<()> {
-    let total = count(plan.goals.len());
-    progress(GOALS, 0, total);
-    for (done, row) in plan.goals.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            goals::Entity::insert(goals::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([goals::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(GOALS, affected, row.cleaned);
-        if affected > 0 && row.closed {
-            report.closed += 1;
-        }
-        progress(GOALS, count(done + 1), total);
-    }
+    let closed: Vec<bool> = plan.goals.iter().map(|row| row.closed).collect();
+    let written =
+        insert_planned::<_, goals::ActiveModel>(db, GOALS, plan.goals, report, progress).await?;
+    report.closed += count(
+        written
+            .iter()
+            .zip(closed)
+            .filter(|(affected, closed)| **affected > 0 && *closed)
+            .count(),
+    );
 
     let total = count(plan.links.len());
     progress(LINKS, 0, total);
@@ -2146,136 +2136,86 @@ async fn write<C: ConnectionTrait>(
         progress(LINKS, count(done + 1), total);
     }
 
-    let total = count(plan.groups.len());
-    progress(GROUPS, 0, total);
-    for (done, row) in plan.groups.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            activity_groups::Entity::insert(activity_groups::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([activity_groups::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(GROUPS, affected, row.cleaned);
-        progress(GROUPS, count(done + 1), total);
-    }
+    insert_planned::<_, activity_groups::ActiveModel>(db, GROUPS, plan.groups, report, progress)
+        .await?;
 
-    let total = count(plan.definitions.len());
-    progress(DEFINITIONS, 0, total);
-    for (done, row) in plan.definitions.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            activity_definitions::Entity::insert(activity_definitions::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([activity_definitions::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(DEFINITIONS, affected, row.cleaned);
-        progress(DEFINITIONS, count(done + 1), total);
-    }
+    insert_planned::<_, activity_definitions::ActiveModel>(
+        db,
+        DEFINITIONS,
+        plan.definitions,
+        report,
+        progress,
+    )
+    .await?;
 
-    let total = count(plan.metrics.len());
-    progress(METRICS, 0, total);
-    for (done, row) in plan.metrics.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            metric_definitions::Entity::insert(metric_definitions::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([metric_definitions::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(METRICS, affected, row.cleaned);
-        progress(METRICS, count(done + 1), total);
-    }
+    insert_planned::<_, metric_definitions::ActiveModel>(
+        db,
+        METRICS,
+        plan.metrics,
+        report,
+        progress,
+    )
+    .await?;
 
-    let total = count(plan.splits.len());
-    progress(SPLITS, 0, total);
-    for (done, row) in plan.splits.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            split_definitions::Entity::insert(split_definitions::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([split_definitions::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(SPLITS, affected, row.cleaned);
-        progress(SPLITS, count(done + 1), total);
-    }
+    insert_planned::<_, split_definitions::ActiveModel>(db, SPLITS, plan.splits, report, progress)
+        .await?;
 
-    let total = count(plan.templates.len());
-    progress(TEMPLATES, 0, total);
-    for (done, row) in plan.templates.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            session_templates::Entity::insert(session_templates::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([session_templates::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(TEMPLATES, affected, row.cleaned);
-        progress(TEMPLATES, count(done + 1), total);
-    }
+    insert_planned::<_, session_templates::ActiveModel>(
+        db,
+        TEMPLATES,
+        plan.templates,
+        report,
+        progress,
+    )
+    .await?;
 
-    let total = count(plan.instances.len());
-    progress(INSTANCES, 0, total);
-    for (done, row) in plan.instances.into_iter().enumerate() {
-        let affected =
-            activity_instances::Entity::insert(activity_instances::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([activity_instances::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?;
-        report.tally(INSTANCES, affected, row.cleaned);
-        progress(INSTANCES, count(done + 1), total);
-    }
+    insert_planned::<_, activity_instances::ActiveModel>(
+        db,
+        INSTANCES,
+        plan.instances,
+        report,
+        progress,
+    )
+    .await?;
 
-    let total = count(plan.values.len());
-    progress(VALUES, 0, total);
-    for (done, row) in plan.values.into_iter().enumerate() {
-        let affected = if row.exists {
-            0
-        } else {
-            metric_values::Entity::insert(metric_values::ActiveModel::from(row.model))
-                .on_conflict(
-                    OnConflict::columns([metric_values::Column::Id])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?
-        };
-        report.tally(VALUES, affected, row.cleaned);
-        progress(VALUES, count(done + 1), total);
-    }
+    insert_planned::<_, metric_values::ActiveModel>(db, VALUES, plan.values, report, progress)
+        .await?;
     Ok(())
+}
+
+/// Inserts the planned rows of `table` that the target does not hold yet (`ON CONFLICT` on
+/// the primary key: a row imported before is left as it is), counting them in `report` and
+/// calling `progress` as it goes; returns how many rows each insert wrote (0 or 1).
+async fn insert_planned<C, A>(
+    db: &C,
+    table: &'static str,
+    rows: Vec<Planned<<A::Entity as EntityTrait>::Model>>,
+    report: &mut Report,
+    progress: &mut dyn FnMut(&'static str, u64, u64),
+) -> Result<Vec<u64>>
+where
+    C: ConnectionTrait,
+    A: ActiveModelTrait + From<<A::Entity as EntityTrait>::Model> + Send,
+{
+    let total = count(rows.len());
+    progress(table, 0, total);
+    let mut written = Vec::with_capacity(rows.len());
+    for (done, row) in rows.into_iter().enumerate() {
+        let affected = if row.exists {
+            0
+        } else {
+            let key = <<A::Entity as EntityTrait>::PrimaryKey as Iterable>::iter()
+                .map(PrimaryKeyToColumn::into_column);
+            <A::Entity as EntityTrait>::insert(A::from(row.model))
+                .on_conflict(OnConflict::columns(key).do_nothing().to_owned())
+                .exec_without_returning(db)
+                .await?
+        };
+        report.tally(table, affected, row.cleaned);
+        progress(table, count(done + 1), total);
+        written.push(affected);
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
