@@ -6,7 +6,7 @@
 //! open sessions closed but one, rows the target's checks would refuse cleaned; files that
 //! are not such databases (and unknown users) refused with nothing written; the reads of the
 //! target served by indexes; a re-import under rows the user deleted in LifeOS creates its
-//! new rows deleted (and a restore brings them back); escaped NULs dropped from JSON; text in a
+//! new rows deleted (and a restore leaves them so); escaped NULs dropped from JSON; text in a
 //! number column read as missing, not 0; imported instance ids refused to clients.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -974,40 +974,41 @@ async fn a_reimport_under_a_root_deleted_in_lifeos_creates_its_new_rows_deleted(
     assert_eq!(again.cleaned, per_table([0; 9]));
     assert_eq!(again.closed, 0);
 
-    // The new rows are created deleted with what they hang under, in its deletion: nothing
-    // comes back to life under the deleted root.
+    // The new rows are created deleted with what they hang under (at its time, in no
+    // deletion): nothing comes back to life under the deleted root.
     for original in ["a-s4", "a-p6"] {
         let new = goal(&db, ann, original).await?;
         assert_eq!(
             (new.deleted_at, new.delete_batch_id, new.root_id),
-            (Some(deleted_at), Some(deletion.id), r1),
+            (Some(deleted_at), None, r1),
             "{original}"
         );
     }
     let n6 = instance(&db, ann, "a-n6").await?;
     assert_eq!(
         (n6.deleted_at, n6.delete_batch_id, n6.root_id),
-        (Some(deleted_at), Some(deletion.id), r1)
+        (Some(deleted_at), None, r1)
     );
     assert_eq!(live_under(&db, r1).await?, (0, 0));
     assert_true_roots(&db).await?;
 
-    // Restoring the deletion brings back what it removed and, with it, the rows imported
-    // into it: the fractal as Ann deleted it, and s4, p6 and n6.
+    // Restoring the deletion brings back exactly what it removed. The new rows were not in
+    // it, so they stay deleted (for a purge) and cannot block it: the fractal comes back as
+    // Ann deleted it — r1, l1, s1, p1, i1, p2, p3 and n1 to n4.
     let restored = trash::restore(&*db, ann, deletion.id).await?;
-    let mut expected = deletion.rows.clone();
-    *expected.entry("goals").or_default() += 2;
-    *expected.entry("activity_instances").or_default() += 1;
-    assert_eq!(restored, expected);
-    assert_eq!(live_under(&db, r1).await?, (9, 5));
+    assert_eq!(restored, deletion.rows);
+    assert_eq!(live_under(&db, r1).await?, (7, 4));
     for original in ["a-s4", "a-p6"] {
         assert_eq!(
             goal(&db, ann, original).await?.deleted_at,
-            None,
+            Some(deleted_at),
             "{original}"
         );
     }
-    assert_eq!(instance(&db, ann, "a-n6").await?.deleted_at, None);
+    assert_eq!(
+        instance(&db, ann, "a-n6").await?.deleted_at,
+        Some(deleted_at)
+    );
     source.close().await?;
     Ok(())
 }
@@ -1048,7 +1049,7 @@ async fn a_reimport_under_a_goal_deleted_in_lifeos_creates_its_new_child_deleted
     let c1 = goal(&db, ann, "a-c1").await?;
     assert_eq!(
         (c1.deleted_at, c1.delete_batch_id, c1.root_id),
-        (Some(deleted_at), Some(deletion.id), r2)
+        (Some(deleted_at), None, r2)
     );
     let c2 = goal(&db, ann, "a-c2").await?;
     assert_eq!(
@@ -1058,14 +1059,12 @@ async fn a_reimport_under_a_goal_deleted_in_lifeos_creates_its_new_child_deleted
     assert_eq!(live_under(&db, r2).await?, (2, 0), "r2 and c2");
     assert_true_roots(&db).await?;
 
-    // Restoring s3 brings c1 back with it: it was imported into s3's deletion.
+    // Restoring s3 brings back s3 alone: c1 was not in its deletion and stays deleted.
     let restored = trash::restore(&*db, ann, deletion.id).await?;
-    let mut expected = deletion.rows.clone();
-    *expected.entry("goals").or_default() += 1;
-    assert_eq!(restored, expected);
+    assert_eq!(restored, deletion.rows);
     assert_eq!(goal(&db, ann, "a-s3").await?.deleted_at, None);
-    assert_eq!(goal(&db, ann, "a-c1").await?.deleted_at, None);
-    assert_eq!(live_under(&db, r2).await?, (4, 0), "r2, s3, c1 and c2");
+    assert_eq!(goal(&db, ann, "a-c1").await?.deleted_at, Some(deleted_at));
+    assert_eq!(live_under(&db, r2).await?, (3, 0), "r2, s3 and c2");
     source.close().await?;
     Ok(())
 }

@@ -1051,3 +1051,46 @@ async fn a_deleted_running_session_comes_back_only_while_no_other_is_active() ->
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_deleted_group_reads_as_none_and_comes_back_with_its_definitions() -> TestResult {
+    use lifeos_practice_sessions::service::activities::DefinitionEdit;
+    let db = TestDb::at_head().await?;
+    let ann = user(&db, "ann@example.com").await?;
+    let f = fractal(&db, ann, "Piano").await?;
+    assert_eq!(
+        activities::get_definition(&*db, ann, f.definition)
+            .await?
+            .definition
+            .group_id,
+        Some(f.group)
+    );
+    let deletion = trash::delete_group(&*db, ann, f.group).await?;
+    let read = activities::get_definition(&*db, ann, f.definition).await?;
+    assert_eq!(
+        read.definition.group_id, None,
+        "a deleted group reads as none"
+    );
+    let listed = activities::definitions(&*db, ann, f.root).await?;
+    assert!(listed.iter().all(|each| each.definition.group_id.is_none()));
+    // Sending back what was read keeps the link, so the group's restore regroups it.
+    activities::update_definition(
+        &*db,
+        ann,
+        f.definition,
+        DefinitionEdit {
+            group: Some(read.definition.group_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    trash::restore(&*db, ann, deletion.id).await?;
+    assert_eq!(
+        activities::get_definition(&*db, ann, f.definition)
+            .await?
+            .definition
+            .group_id,
+        Some(f.group)
+    );
+    Ok(())
+}

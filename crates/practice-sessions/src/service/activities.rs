@@ -582,7 +582,10 @@ where
         active.description = Set(description);
         changed = true;
     }
-    if let Some(group) = edit.group.filter(|group| *group != definition.group_id) {
+    // Compared with the group as it reads (a deleted one as none): sending back what was read
+    // keeps the link to a deleted group, which its restore revives.
+    let shown = shown_group(&txn, &definition).await?;
+    if let Some(group) = edit.group.filter(|group| *group != shown) {
         active.group_id = Set(group);
         changed = true;
     }
@@ -834,16 +837,7 @@ async fn with_parts<C: ConnectionTrait>(
     db: &C,
     mut definition: activity_definitions::Model,
 ) -> Result<Definition> {
-    if let Some(group) = definition.group_id {
-        let live = activity_groups::Entity::find_by_id(group)
-            .filter(activity_groups::Column::DeletedAt.is_null())
-            .one(db)
-            .await?;
-        if live.is_none() {
-            // A deleted group reads as none (restoring it regroups the definition).
-            definition.group_id = None;
-        }
-    }
+    definition.group_id = shown_group(db, &definition).await?;
     let metrics = live_metrics(db, definition.id).await?;
     let splits = live_splits(db, definition.id).await?;
     Ok(Definition {
@@ -851,6 +845,22 @@ async fn with_parts<C: ConnectionTrait>(
         metrics,
         splits,
     })
+}
+
+/// `definition`'s group as it reads: none when the group is deleted (restoring the group
+/// regroups the definition, whose stored link stays).
+async fn shown_group<C: ConnectionTrait>(
+    db: &C,
+    definition: &activity_definitions::Model,
+) -> Result<Option<Uuid>> {
+    let Some(group) = definition.group_id else {
+        return Ok(None);
+    };
+    let live = activity_groups::Entity::find_by_id(group)
+        .filter(activity_groups::Column::DeletedAt.is_null())
+        .one(db)
+        .await?;
+    Ok(live.map(|group| group.id))
 }
 
 /// Inserts `metric` into `definition` at `sort_order`.

@@ -46,9 +46,11 @@
 //! LifeOS delete removed them, so `restore` leaves them deleted). A row under a deleted
 //! parent (a goal, a session, a root, an activity) is imported deleted at its parent's time,
 //! as a LifeOS delete would have left it — also when the parent was deleted in LifeOS after
-//! an earlier import: a re-import never adds live rows under a deleted one. Such rows join
-//! that delete (its `delete_batch_id`), so restoring it brings them back too; a session
-//! whose short-term goals are all deleted is imported deleted with the latest of them.
+//! an earlier import: a re-import never adds live rows under a deleted one, and a new
+//! session whose short-term goals are all deleted is imported deleted with the latest of
+//! them. Such rows join no deletion (`delete_batch_id` NULL): restoring the LifeOS delete
+//! leaves them deleted — they can never make that restore fail on a name or an active
+//! session — and a purge removes them.
 //!
 //! **Cleaning.** The target's checks would refuse some original rows; they are imported with
 //! the offending values changed and counted in [`Report::cleaned`]: a deadline before
@@ -319,14 +321,17 @@ where
             goal.exists = imported.contains(&goal.model.id);
         }
     }
-    let active = crate::service::sessions::active(&txn, user).await?;
-    close_sessions(
-        &mut plan.goals,
-        active.map(|session| session.id),
-        &plan.latest_stop,
-    );
     if !plan.roots.is_empty() {
         let roots = plan.roots.clone();
+        let deleted_goals = goals_under(&roots)
+            .filter(goals::Column::DeletedAt.is_not_null())
+            .all(&txn)
+            .await?;
+        let deleted_definitions = definitions_under(&roots)
+            .filter(activity_definitions::Column::DeletedAt.is_not_null())
+            .all(&txn)
+            .await?;
+        inherit_target_deletions(&mut plan, &deleted_goals, &deleted_definitions);
         dedupe(&mut plan.groups, &groups_under(&roots).all(&txn).await?);
         dedupe(
             &mut plan.definitions,
@@ -340,16 +345,13 @@ where
         );
         let recorded = values_under(&roots).all(&txn).await?;
         drop_recorded_values(&mut plan.values, &recorded, &mut report);
-        let deleted_goals = goals_under(&roots)
-            .filter(goals::Column::DeletedAt.is_not_null())
-            .all(&txn)
-            .await?;
-        let deleted_definitions = definitions_under(&roots)
-            .filter(activity_definitions::Column::DeletedAt.is_not_null())
-            .all(&txn)
-            .await?;
-        inherit_target_deletions(&mut plan, &deleted_goals, &deleted_definitions);
     }
+    let active = crate::service::sessions::active(&txn, user).await?;
+    close_sessions(
+        &mut plan.goals,
+        active.map(|session| session.id),
+        &plan.latest_stop,
+    );
     write(&txn, plan, &mut report, progress).await?;
     txn.commit().await?;
     Ok(report)
@@ -357,39 +359,31 @@ where
 
 /// New rows under a row the user deleted in LifeOS since an earlier import (a goal, a root,
 /// a session, an activity definition — or a session all of whose short-term goals are
-/// deleted) are imported deleted with it, in its deletion (`delete_batch_id`), as LifeOS's
-/// own delete would have removed them: a re-import never brings rows back to life under a
-/// deleted one, and restoring that delete brings them back with it.
+/// deleted) are imported deleted too, at its time, as LifeOS's own delete would have left
+/// them: a re-import never brings rows back to life under a deleted one. They join no
+/// deletion (`delete_batch_id` stays NULL): restoring that delete leaves them deleted, so it
+/// can never be blocked by a name or an active session they would bring back; a purge
+/// removes them.
 fn inherit_target_deletions(
     plan: &mut Plan,
     goals: &[goals::Model],
     definitions: &[activity_definitions::Model],
 ) {
-    /// A deletion a row can inherit: when, and in which batch.
-    type Deleted = (DateTime<Utc>, Option<Uuid>);
-    let mut deleted: HashMap<Uuid, Deleted> = goals
+    let mut deleted: HashMap<Uuid, DateTime<Utc>> = goals
         .iter()
-        .filter_map(|goal| {
-            goal.deleted_at
-                .map(|at| (goal.id, (at, goal.delete_batch_id)))
-        })
-        .chain(definitions.iter().filter_map(|definition| {
-            definition
-                .deleted_at
-                .map(|at| (definition.id, (at, definition.delete_batch_id)))
-        }))
+        .filter_map(|goal| goal.deleted_at.map(|at| (goal.id, at)))
+        .chain(
+            definitions
+                .iter()
+                .filter_map(|definition| definition.deleted_at.map(|at| (definition.id, at))),
+        )
         .collect();
-    let inherit = |deleted: &HashMap<Uuid, Deleted>,
+    let inherit = |deleted: &HashMap<Uuid, DateTime<Utc>>,
                    own: &mut Option<DateTime<Utc>>,
-                   batch: &mut Option<Uuid>,
                    exists: bool,
                    under: &[Uuid]| {
-        if !exists
-            && own.is_none()
-            && let Some((at, from)) = under.iter().find_map(|id| deleted.get(id).copied())
-        {
-            *own = Some(at);
-            *batch = from;
+        if !exists && own.is_none() {
+            *own = under.iter().find_map(|id| deleted.get(id).copied());
         }
     };
     let mut linked: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -401,99 +395,73 @@ fn inherit_target_deletions(
     }
     // Goals come parents first, but parentless sessions before the short-term goals they
     // serve: a second pass sees those goals' deletions (and passes a session's on to the
-    // goals under it). A pass only ever adds deletions, so two are enough.
+    // goals under it). A pass only ever adds deletions, so two are enough. Rows the target
+    // holds already keep the target's state (which the map starts from).
     for _pass in 0..2 {
         for goal in &mut plan.goals {
+            if goal.exists {
+                continue;
+            }
             let model = &mut goal.model;
             let under: Vec<Uuid> = model.parent_id.into_iter().chain([model.root_id]).collect();
-            inherit(
-                &deleted,
-                &mut model.deleted_at,
-                &mut model.delete_batch_id,
-                goal.exists,
-                &under,
-            );
-            if !goal.exists && model.deleted_at.is_none() {
-                // A session whose short-term goals are all deleted goes with the latest of them.
+            inherit(&deleted, &mut model.deleted_at, false, &under);
+            if model.deleted_at.is_none() {
+                // A session whose short-term goals are all deleted goes with the latest.
                 let goals = linked.get(&model.id).map(Vec::as_slice).unwrap_or_default();
-                let all: Option<Vec<Deleted>> =
+                let all: Option<Vec<DateTime<Utc>>> =
                     goals.iter().map(|id| deleted.get(id).copied()).collect();
-                if let Some(latest) = all.and_then(|all| all.into_iter().max_by_key(|(at, _)| *at))
-                {
-                    model.deleted_at = Some(latest.0);
-                    model.delete_batch_id = latest.1;
-                }
+                model.deleted_at = all.and_then(|all| all.into_iter().max());
             }
             if let Some(at) = model.deleted_at {
-                deleted.insert(model.id, (at, model.delete_batch_id));
+                deleted.insert(model.id, at);
             }
         }
     }
     for group in &mut plan.groups {
-        let model = &mut group.model;
-        let root = [model.root_id];
-        inherit(
-            &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
-            group.exists,
-            &root,
-        );
+        let root = [group.model.root_id];
+        inherit(&deleted, &mut group.model.deleted_at, group.exists, &root);
     }
     for definition in &mut plan.definitions {
-        let model = &mut definition.model;
-        let root = [model.root_id];
+        let root = [definition.model.root_id];
         inherit(
             &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
+            &mut definition.model.deleted_at,
             definition.exists,
             &root,
         );
-        if let Some(at) = model.deleted_at {
-            deleted.insert(model.id, (at, model.delete_batch_id));
+        if !definition.exists
+            && let Some(at) = definition.model.deleted_at
+        {
+            deleted.insert(definition.model.id, at);
         }
     }
     for metric in &mut plan.metrics {
-        let model = &mut metric.model;
-        let under = [model.activity_id, model.root_id];
+        let under = [metric.model.activity_id, metric.model.root_id];
         inherit(
             &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
+            &mut metric.model.deleted_at,
             metric.exists,
             &under,
         );
     }
     for split in &mut plan.splits {
-        let model = &mut split.model;
-        let under = [model.activity_id, model.root_id];
-        inherit(
-            &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
-            split.exists,
-            &under,
-        );
+        let under = [split.model.activity_id, split.model.root_id];
+        inherit(&deleted, &mut split.model.deleted_at, split.exists, &under);
     }
     for template in &mut plan.templates {
-        let model = &mut template.model;
-        let root = [model.root_id];
+        let root = [template.model.root_id];
         inherit(
             &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
+            &mut template.model.deleted_at,
             template.exists,
             &root,
         );
     }
     for instance in &mut plan.instances {
-        let model = &mut instance.model;
-        let under = [model.practice_session_id, model.root_id];
+        let under = [instance.model.practice_session_id, instance.model.root_id];
         inherit(
             &deleted,
-            &mut model.deleted_at,
-            &mut model.delete_batch_id,
+            &mut instance.model.deleted_at,
             instance.exists,
             &under,
         );
